@@ -25,7 +25,7 @@ export interface VectorType<E extends FieldType = FieldType> {
   readonly element: E;
 }
 
-export type FieldType = Primitive | RecordType<object, object> | VectorType<any>;
+export type FieldType = Primitive | RecordType<object, object> | VectorType<FieldType>;
 
 export type Fields = { readonly [name: string]: FieldType };
 

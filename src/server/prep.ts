@@ -1,0 +1,438 @@
+/**
+ * RequestPreparer: turns write requests into transactions (the leader's
+ * PrepRequestProcessor). It validates paths, versions, ACLs and sessions
+ * against the tree *plus* the changes of transactions proposed but not yet
+ * applied, assigns the zxid, and records the change so the next request sees
+ * it. A request that fails validation still becomes a transaction — an error
+ * txn with its own zxid — exactly as in Apache ZooKeeper, so zxids and
+ * responses match it.
+ */
+import { OpCode, Perms, CreateMode } from '../protocol/constants.js';
+import { ErrorCode, KeeperError } from '../protocol/errors.js';
+import type { MultiOp } from '../protocol/multi.js';
+import { pathProblem } from '../protocol/paths.js';
+import type { ACL, CreateRequest, CreateTTLRequest, Id } from '../protocol/records.js';
+import type { WriteRequest } from '../protocol/requests.js';
+import type { Txn, TxnBody } from '../protocol/txn.js';
+import { aclPermits, fixupAcl } from '../tree/acl.js';
+import { DataTree } from '../tree/data-tree.js';
+import type { ZkDatabase } from '../tree/database.js';
+import { CONTAINER_OWNER, OwnerKind, PERSISTENT_OWNER, isValidTtl, ownerKind, ttlOwner } from '../tree/ephemeral-owner.js';
+
+export interface PrepOptions {
+  extendedTypesEnabled: boolean;
+  skipACL: boolean;
+  reconfigEnabled: boolean;
+}
+
+/** Who is asking: a client session, or the server itself (session 0). */
+export interface RequestContext {
+  sessionId: bigint;
+  cxid: number;
+  authIds: readonly Id[];
+}
+
+/** The server's own requests (session expiry, container reaper) skip ACL and session checks. */
+export const SERVER_CONTEXT: RequestContext = { sessionId: 0n, cxid: 0, authIds: [{ scheme: 'super', id: '' }] };
+
+/** What prep needs to know of a znode, from the tree or from a pending change. */
+interface NodeState {
+  version: number;
+  /** Stored cversion: children created so far. */
+  cversion: number;
+  aversion: number;
+  owner: bigint;
+  childCount: number;
+  acl: readonly ACL[];
+}
+
+interface ChangeRecord {
+  zxid: number;
+  /** null: the node is deleted by a pending transaction. */
+  node: NodeState | null;
+}
+
+/** Undo entries that roll back a failed multi's pending changes. */
+type UndoLog = { path: string; previous: ChangeRecord | undefined }[];
+
+export class RequestPreparer {
+  private lastProposedZxid: number;
+  private readonly changes = new Map<string, ChangeRecord>();
+  /** (zxid, path) in proposal order, to drop changes once applied. */
+  private readonly changeOrder: { zxid: number; path: string }[] = [];
+  private changeOrderHead = 0;
+  private readonly closingSessions = new Set<bigint>();
+  /** Set while preparing a multi, so its changes can be rolled back. */
+  private undo: UndoLog | null = null;
+
+  constructor(
+    private readonly db: ZkDatabase,
+    private readonly options: PrepOptions,
+  ) {
+    this.lastProposedZxid = db.lastZxid;
+  }
+
+  get lastZxid(): number {
+    return this.lastProposedZxid;
+  }
+
+  /** Forgets pending changes (a new leadership) and continues after `zxid`. */
+  reset(zxid: number): void {
+    this.changes.clear();
+    this.changeOrder.length = 0;
+    this.changeOrderHead = 0;
+    this.closingSessions.clear();
+    this.lastProposedZxid = zxid;
+  }
+
+  isClosing(sessionId: bigint): boolean {
+    return this.closingSessions.has(sessionId);
+  }
+
+  private nextTxn(ctx: RequestContext, time: number, body: TxnBody): Txn {
+    return { clientId: ctx.sessionId, cxid: ctx.cxid, zxid: ++this.lastProposedZxid, time, body };
+  }
+
+  /** Prepares a client or server write request. */
+  prepare(ctx: RequestContext, request: WriteRequest, time: number): Txn {
+    const zxid = this.lastProposedZxid + 1;
+    let body: TxnBody;
+    try {
+      body = this.prepareBody(ctx, request, zxid);
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      body = { type: OpCode.error, error: { err: e.code } };
+    }
+    return this.nextTxn(ctx, time, body);
+  }
+
+  prepareCreateSession(sessionId: bigint, timeoutMs: number, password: Buffer, time: number): Txn {
+    const ctx = { sessionId, cxid: 0, authIds: [] };
+    return this.nextTxn(ctx, time, { type: OpCode.createSession, createSession: { timeOut: timeoutMs, passwd: password } });
+  }
+
+  /** Called after a transaction is applied: its changes are now in the tree. */
+  applied(txn: Txn): void {
+    if (txn.body.type === OpCode.closeSession) this.closingSessions.delete(txn.clientId);
+    const order = this.changeOrder;
+    while (this.changeOrderHead < order.length && order[this.changeOrderHead]!.zxid <= txn.zxid) {
+      const { zxid, path } = order[this.changeOrderHead++]!;
+      if (this.changes.get(path)?.zxid === zxid) this.changes.delete(path);
+    }
+    if (this.changeOrderHead > 1024 && this.changeOrderHead * 2 > order.length) {
+      order.splice(0, this.changeOrderHead);
+      this.changeOrderHead = 0;
+    }
+  }
+
+  private prepareBody(ctx: RequestContext, request: WriteRequest, zxid: number): TxnBody {
+    switch (request.type) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+        return this.prepareCreate(ctx, request.type, request.req, -1, zxid);
+      case OpCode.createTTL:
+        return this.prepareCreate(ctx, request.type, request.req, request.req.ttl, zxid);
+      case OpCode.delete:
+        this.checkSession(ctx);
+        return this.prepareDelete(ctx, request.req.path, request.req.version, zxid);
+      case OpCode.deleteContainer:
+        return this.prepareDeleteContainer(request.req.path, zxid);
+      case OpCode.setData:
+        return this.prepareSetData(ctx, request.req.path, request.req.data, request.req.version, zxid);
+      case OpCode.setACL:
+        return this.prepareSetAcl(ctx, request.req.path, request.req.acl, request.req.version, zxid);
+      case OpCode.reconfig:
+        // Dynamic reconfiguration is not supported; ZooKeeper answers so when it is disabled.
+        throw new KeeperError(this.options.reconfigEnabled ? ErrorCode.Unimplemented : ErrorCode.ReconfigDisabled);
+      case OpCode.multi:
+        return this.prepareMulti(ctx, request.ops, zxid);
+      case OpCode.closeSession:
+        return this.prepareCloseSession(ctx.sessionId, zxid);
+    }
+  }
+
+  // ---- lookups through pending changes ----
+
+  private nodeState(path: string): NodeState | null {
+    const change = this.changes.get(path);
+    if (change !== undefined) return change.node;
+    const tree = this.db.tree;
+    const id = tree.lookup(path);
+    if (id === -1) return null;
+    const n = tree.nodes;
+    return {
+      version: n.version[id]!,
+      cversion: n.cversion[id]!,
+      aversion: n.aversion[id]!,
+      owner: n.owner[id]!,
+      childCount: tree.numChildren(id),
+      acl: tree.aclOf(id),
+    };
+  }
+
+  private existing(path: string): NodeState {
+    const node = this.nodeState(path);
+    if (node === null) throw new KeeperError(ErrorCode.NoNode, path);
+    return node;
+  }
+
+  private record(path: string, node: NodeState | null, zxid: number): void {
+    this.undo?.push({ path, previous: this.changes.get(path) });
+    this.changes.set(path, { zxid, node });
+    this.changeOrder.push({ zxid, path });
+  }
+
+  // ---- checks ----
+
+  private checkSession(ctx: RequestContext): void {
+    if (ctx.sessionId === 0n) return;
+    if (!this.db.sessions.has(ctx.sessionId) || this.closingSessions.has(ctx.sessionId)) {
+      throw new KeeperError(ErrorCode.SessionExpired);
+    }
+  }
+
+  private checkAcl(ctx: RequestContext, acl: readonly ACL[], perm: number, path: string): void {
+    if (this.options.skipACL || aclPermits(acl, perm, ctx.authIds)) return;
+    throw new KeeperError(ErrorCode.NoAuth, path);
+  }
+
+  private static validatePath(path: string): void {
+    if (pathProblem(path) !== null) throw new KeeperError(ErrorCode.BadArguments, path);
+  }
+
+  /** The parent path of a path to create or delete; "" (root's alias in ZooKeeper) becomes "/". */
+  private static parentPath(path: string, forDelete: boolean): string {
+    const slash = path.lastIndexOf('/');
+    if (slash === -1 || path.includes('\u0000') || (forDelete && DataTree.isSpecialPath(path))) {
+      throw new KeeperError(ErrorCode.BadArguments, path);
+    }
+    return slash === 0 ? '/' : path.slice(0, slash);
+  }
+
+  private static checkVersion(current: number, expected: number, path: string): number {
+    if (expected !== -1 && expected !== current) throw new KeeperError(ErrorCode.BadVersion, path);
+    return current + 1;
+  }
+
+  // ---- operations ----
+
+  private prepareCreate(
+    ctx: RequestContext,
+    type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL,
+    req: CreateRequest | CreateTTLRequest,
+    ttl: number,
+    zxid: number,
+  ): TxnBody {
+    const mode = createModeOf(req.flags);
+    if (mode.ttl && !this.options.extendedTypesEnabled) throw new KeeperError(ErrorCode.Unimplemented);
+    if (mode.ttl ? !isValidTtl(ttl) : ttl >= 0) throw new KeeperError(ErrorCode.BadArguments, req.path);
+    this.checkSession(ctx);
+    const parentPath = RequestPreparer.parentPath(req.path, false);
+    const acl = fixupAcl(req.acl, ctx.authIds);
+    if (acl === null) throw new KeeperError(ErrorCode.InvalidACL, req.path);
+    const parent = this.existing(parentPath);
+    this.checkAcl(ctx, parent.acl, Perms.CREATE, req.path);
+    const path = mode.sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
+    RequestPreparer.validatePath(path);
+    if (this.nodeState(path) !== null) throw new KeeperError(ErrorCode.NodeExists, path);
+    if (ownerKind(parent.owner, this.options.extendedTypesEnabled) === OwnerKind.Session) {
+      throw new KeeperError(ErrorCode.NoChildrenForEphemerals, path);
+    }
+    const parentCVersion = parent.cversion + 1;
+    const owner = mode.container
+      ? CONTAINER_OWNER
+      : mode.ttl
+        ? ttlOwner(ttl)
+        : mode.ephemeral
+          ? ctx.sessionId
+          : PERSISTENT_OWNER;
+    this.record(parentPath, { ...parent, childCount: parent.childCount + 1, cversion: parentCVersion }, zxid);
+    this.record(path, { version: 0, cversion: 0, aversion: 0, owner, childCount: 0, acl }, zxid);
+    const fields = { path, data: req.data, acl, parentCVersion };
+    switch (type) {
+      case OpCode.createContainer:
+        return { type, createContainer: fields };
+      case OpCode.createTTL:
+        return { type, createTTL: { ...fields, ttl } };
+      default:
+        // A plain create with the container flag makes a persistent node, as in ZooKeeper.
+        return { type, create: { ...fields, ephemeral: mode.ephemeral } };
+    }
+  }
+
+  private prepareDelete(ctx: RequestContext, path: string, version: number, zxid: number): TxnBody {
+    const parentPath = RequestPreparer.parentPath(path, true);
+    const parent = this.existing(parentPath);
+    this.checkAcl(ctx, parent.acl, Perms.DELETE, path);
+    const node = this.existing(path);
+    RequestPreparer.checkVersion(node.version, version, path);
+    if (node.childCount > 0) throw new KeeperError(ErrorCode.NotEmpty, path);
+    this.record(parentPath, { ...parent, childCount: parent.childCount - 1 }, zxid);
+    this.record(path, null, zxid);
+    return { type: OpCode.delete, delete: { path } };
+  }
+
+  private prepareDeleteContainer(path: string, zxid: number): TxnBody {
+    const parentPath = RequestPreparer.parentPath(path, true);
+    const node = this.existing(path);
+    if (node.childCount > 0) throw new KeeperError(ErrorCode.NotEmpty, path);
+    if (ownerKind(node.owner, this.options.extendedTypesEnabled) === OwnerKind.Session) {
+      throw new KeeperError(ErrorCode.BadVersion, path);
+    }
+    const parent = this.existing(parentPath);
+    this.record(parentPath, { ...parent, childCount: parent.childCount - 1 }, zxid);
+    this.record(path, null, zxid);
+    return { type: OpCode.deleteContainer, delete: { path } };
+  }
+
+  private prepareSetData(
+    ctx: RequestContext,
+    path: string,
+    data: Buffer | null,
+    version: number,
+    zxid: number,
+  ): TxnBody {
+    this.checkSession(ctx);
+    RequestPreparer.validatePath(path);
+    const node = this.existing(path);
+    this.checkAcl(ctx, node.acl, Perms.WRITE, path);
+    const newVersion = RequestPreparer.checkVersion(node.version, version, path);
+    this.record(path, { ...node, version: newVersion }, zxid);
+    return { type: OpCode.setData, setData: { path, data, version: newVersion } };
+  }
+
+  private prepareSetAcl(ctx: RequestContext, path: string, requested: ACL[], version: number, zxid: number): TxnBody {
+    this.checkSession(ctx);
+    RequestPreparer.validatePath(path);
+    const acl = fixupAcl(requested, ctx.authIds);
+    if (acl === null) throw new KeeperError(ErrorCode.InvalidACL, path);
+    const node = this.existing(path);
+    this.checkAcl(ctx, node.acl, Perms.ADMIN, path);
+    const aversion = RequestPreparer.checkVersion(node.aversion, version, path);
+    this.record(path, { ...node, aversion, acl }, zxid);
+    return { type: OpCode.setACL, setACL: { path, acl, version: aversion } };
+  }
+
+  private prepareCheck(ctx: RequestContext, path: string, version: number): TxnBody {
+    this.checkSession(ctx);
+    RequestPreparer.validatePath(path);
+    const node = this.existing(path);
+    this.checkAcl(ctx, node.acl, Perms.READ, path);
+    return { type: OpCode.check, check: { path, version: RequestPreparer.checkVersion(node.version, version, path) } };
+  }
+
+  /**
+   * All ops of a multi share one zxid. At the first failing op the changes of
+   * the earlier ops are rolled back; it and every later op become error txns.
+   */
+  private prepareMulti(ctx: RequestContext, ops: readonly MultiOp[], zxid: number): TxnBody {
+    const bodies: TxnBody[] = [];
+    const undo: UndoLog = [];
+    let failed = false;
+    this.undo = undo;
+    try {
+      for (const op of ops) {
+        if (failed) {
+          bodies.push({ type: OpCode.error, error: { err: ErrorCode.RuntimeInconsistency } });
+          continue;
+        }
+        try {
+          bodies.push(this.prepareMultiOp(ctx, op, zxid));
+        } catch (e) {
+          if (!(e instanceof KeeperError)) throw e;
+          failed = true;
+          bodies.push({ type: OpCode.error, error: { err: e.code } });
+          this.rollBack(undo);
+        }
+      }
+    } finally {
+      this.undo = null;
+    }
+    return { type: OpCode.multi, ops: bodies };
+  }
+
+  private rollBack(undo: UndoLog): void {
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const { path, previous } = undo[i]!;
+      if (previous === undefined) this.changes.delete(path);
+      else this.changes.set(path, previous);
+    }
+    undo.length = 0;
+  }
+
+  private prepareMultiOp(ctx: RequestContext, op: MultiOp, zxid: number): TxnBody {
+    switch (op.type) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL: {
+        // ZooKeeper rebuilds each create op from its flags: the header type only selects the record.
+        const mode = createModeOf(op.req.flags);
+        const ttl = op.type === OpCode.createTTL ? op.req.ttl : -1;
+        const type = mode.container ? OpCode.createContainer : mode.ttl ? OpCode.createTTL : OpCode.create;
+        return this.prepareCreate(ctx, type, op.req, ttl, zxid);
+      }
+      case OpCode.delete:
+        this.checkSession(ctx);
+        return this.prepareDelete(ctx, op.req.path, op.req.version, zxid);
+      case OpCode.setData:
+        return this.prepareSetData(ctx, op.req.path, op.req.data, op.req.version, zxid);
+      case OpCode.check:
+        return this.prepareCheck(ctx, op.req.path, op.req.version);
+      case OpCode.getChildren:
+      case OpCode.getData:
+        throw new KeeperError(ErrorCode.BadArguments, op.req.path);
+    }
+  }
+
+  /** Lists the session's ephemerals, including those created or deleted by pending txns. */
+  private prepareCloseSession(sessionId: bigint, zxid: number): TxnBody {
+    const paths = new Set(this.db.tree.ephemerals.get(sessionId) ?? []);
+    for (const [path, change] of this.changes) {
+      if (change.node === null) paths.delete(path);
+      else if (change.node.owner === sessionId) paths.add(path);
+    }
+    for (const path of paths) {
+      const parentPath = RequestPreparer.parentPath(path, true);
+      const parent = this.nodeState(parentPath);
+      if (parent !== null) this.record(parentPath, { ...parent, childCount: parent.childCount - 1 }, zxid);
+      this.record(path, null, zxid);
+    }
+    this.closingSessions.add(sessionId);
+    return { type: OpCode.closeSession, closeSession: { paths2Delete: [...paths] } };
+  }
+}
+
+interface ModeFlags {
+  ephemeral: boolean;
+  sequential: boolean;
+  container: boolean;
+  ttl: boolean;
+}
+
+function createModeOf(flags: number): ModeFlags {
+  switch (flags) {
+    case CreateMode.PERSISTENT:
+      return { ephemeral: false, sequential: false, container: false, ttl: false };
+    case CreateMode.EPHEMERAL:
+      return { ephemeral: true, sequential: false, container: false, ttl: false };
+    case CreateMode.PERSISTENT_SEQUENTIAL:
+      return { ephemeral: false, sequential: true, container: false, ttl: false };
+    case CreateMode.EPHEMERAL_SEQUENTIAL:
+      return { ephemeral: true, sequential: true, container: false, ttl: false };
+    case CreateMode.CONTAINER:
+      return { ephemeral: false, sequential: false, container: true, ttl: false };
+    case CreateMode.PERSISTENT_WITH_TTL:
+      return { ephemeral: false, sequential: false, container: false, ttl: true };
+    case CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL:
+      return { ephemeral: false, sequential: true, container: false, ttl: true };
+    default:
+      throw new KeeperError(ErrorCode.BadArguments, undefined, `invalid create flags ${flags}`);
+  }
+}
+
+/** The sequential suffix: the parent's create count as Java's %010d formats a signed int. */
+export function sequenceSuffix(cversion: number): string {
+  return cversion < 0 ? `-${String(-cversion).padStart(9, '0')}` : String(cversion).padStart(10, '0');
+}

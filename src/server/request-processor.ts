@@ -1,0 +1,699 @@
+/**
+ * RequestProcessor: what the server does with each client packet.
+ *
+ *   decode → writes: prepare (zxid, txn) → replicator → commit → apply → respond
+ *          → reads and session-local ops: run when they reach the head of
+ *            their connection's queue, i.e. after the same client's earlier
+ *            writes have been applied (ZooKeeper's FIFO client order)
+ *
+ * Every committed transaction is applied in zxid order; its watch
+ * notifications are written before any later response, so a client always
+ * sees the event before the result of a read that observes the change.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { JuteError, JuteReader } from '../jute/mod.js';
+import {
+  EventType,
+  OpCode,
+  Perms,
+  PROTOCOL_VERSION,
+  SESSION_PASSWORD_BYTES,
+  WatcherType,
+  Xid,
+  opName,
+} from '../protocol/constants.js';
+import { ErrorCode, KeeperError } from '../protocol/errors.js';
+import { encodeMultiResponse, type MultiOp } from '../protocol/multi.js';
+import {
+  AuthPacket,
+  ConnectRequest,
+  ConnectResponse,
+  Create2Response,
+  CreateResponse,
+  ErrorResponse,
+  GetACLResponse,
+  GetAllChildrenNumberResponse,
+  GetChildren2Response,
+  GetChildrenResponse,
+  GetDataResponse,
+  GetEphemeralsResponse,
+  SaslToken,
+  StatResponse,
+  SyncResponse,
+  WhoAmIResponse,
+  type ClientInfo,
+  type Stat,
+} from '../protocol/records.js';
+import { decodeRequest, isKnownClientOpcode, isWriteRequest, type Request } from '../protocol/requests.js';
+import type { Txn } from '../protocol/txn.js';
+import { SUPER_ID, aclPermits, digestOf, maskDigests } from '../tree/acl.js';
+import { ROOT_NODE, type NodeData } from '../tree/data-tree.js';
+import type { TxnResult, ZkDatabase } from '../tree/database.js';
+import { WatchMode } from '../tree/watches.js';
+import type { ServerConfig } from './config.js';
+import { ClientConnection, type ConnectionHost, type Outstanding } from './connection.js';
+import type { Logger } from './logger.js';
+import type { RequestContext, RequestPreparer } from './prep.js';
+import type { Replicator } from './replicator.js';
+import type { SessionTracker } from './session-tracker.js';
+import type { ServerStats } from './stats.js';
+
+export interface ProcessorDeps {
+  config: ServerConfig;
+  db: ZkDatabase;
+  prep: RequestPreparer;
+  replicator: Replicator;
+  tracker: SessionTracker;
+  stats: ServerStats;
+  logger: Logger;
+  /** Milliseconds on a monotonic clock (session deadlines, latencies). */
+  monotonicNow: () => number;
+  /** Handles a four-letter word if `word` is one; returns false otherwise. */
+  fourLetterWord: (conn: ClientConnection, word: string) => boolean;
+  serverId: number;
+}
+
+const ZERO_PASSWORD = Buffer.alloc(SESSION_PASSWORD_BYTES);
+
+export class RequestProcessor implements ConnectionHost {
+  readonly connections = new Set<ClientConnection>();
+  private readonly bySession = new Map<bigint, ClientConnection>();
+  private outstandingTotal = 0;
+  private throttled = false;
+  private nextSessionId: bigint;
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.nextSessionId = initialSessionId(deps.serverId, Date.now());
+  }
+
+  get maxFrameBytes(): number {
+    return this.deps.config.juteMaxBuffer;
+  }
+
+  get skipACL(): boolean {
+    return this.deps.config.skipACL;
+  }
+
+  get outstandingRequests(): number {
+    return this.outstandingTotal;
+  }
+
+  connectionOf(sessionId: bigint): ClientConnection | undefined {
+    return this.bySession.get(sessionId);
+  }
+
+  addConnection(conn: ClientConnection): void {
+    this.connections.add(conn);
+  }
+
+  // ---- connection events ----
+
+  onFirstBytes(conn: ClientConnection, first4: Buffer): boolean {
+    return this.deps.fourLetterWord(conn, first4.toString('latin1'));
+  }
+
+  onProtocolError(conn: ClientConnection, reason: string): void {
+    this.deps.logger.warn(`closing connection from ${conn.remoteAddress}:${conn.remotePort}: ${reason}`);
+    conn.close();
+  }
+
+  onClosed(conn: ClientConnection): void {
+    if (!this.connections.delete(conn)) return;
+    this.deps.db.tree.removeWatcher(conn);
+    if (this.bySession.get(conn.sessionId) === conn) this.bySession.delete(conn.sessionId);
+    this.outstandingTotal -= conn.outstandingCount;
+    this.updateThrottle();
+  }
+
+  // ---- the handshake ----
+
+  onConnectFrame(conn: ClientConnection, frame: Buffer): void {
+    let request: ConnectRequest;
+    let readOnly: boolean | undefined;
+    try {
+      const r = new JuteReader(frame);
+      request = ConnectRequest.decode(r);
+      if (r.remaining >= 1) readOnly = r.readBool();
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      this.onProtocolError(conn, `malformed connect request: ${e.message}`);
+      return;
+    }
+    conn.oldClient = readOnly === undefined;
+    const { config, db, logger } = this.deps;
+    if (request.lastZxidSeen > db.lastZxid) {
+      logger.info(
+        `refusing session request for client ${conn.remoteAddress}:${conn.remotePort} as it has seen zxid ` +
+          `0x${hex(request.lastZxidSeen)} and our last zxid is 0x${hex(db.lastZxid)}; the client must try another server`,
+      );
+      conn.close();
+      return;
+    }
+    conn.sessionTimeoutMs = Math.min(Math.max(request.timeOut, config.minSessionTimeoutMs), config.maxSessionTimeoutMs);
+    if (request.sessionId === 0n) this.createSession(conn);
+    else this.reopenSession(conn, request);
+  }
+
+  private createSession(conn: ClientConnection): void {
+    const { prep, replicator, tracker, monotonicNow } = this.deps;
+    const sessionId = this.nextSessionId++;
+    const password = randomBytes(SESSION_PASSWORD_BYTES);
+    conn.sessionId = sessionId;
+    this.bySession.set(sessionId, conn);
+    tracker.add(sessionId, conn.sessionTimeoutMs, monotonicNow());
+    replicator.propose(prep.prepareCreateSession(sessionId, conn.sessionTimeoutMs, password, Date.now()));
+  }
+
+  private reopenSession(conn: ClientConnection, request: ConnectRequest): void {
+    const { db, prep, tracker, logger, monotonicNow } = this.deps;
+    const session = db.sessions.get(request.sessionId);
+    const valid =
+      session !== undefined &&
+      request.passwd !== null &&
+      request.passwd.length === session.password.length &&
+      timingSafeEqual(request.passwd, session.password) &&
+      !prep.isClosing(session.id) &&
+      tracker.touch(session.id, monotonicNow());
+    if (!valid) {
+      logger.info(`invalid session 0x${request.sessionId.toString(16)} for client ${conn.remoteAddress}, probably expired`);
+      this.sendConnectResponse(conn, 0, 0n, ZERO_PASSWORD);
+      conn.closeAfterReplies();
+      return;
+    }
+    const previous = this.bySession.get(session.id);
+    if (previous !== undefined && previous !== conn) previous.close();
+    conn.sessionId = session.id;
+    this.bySession.set(session.id, conn);
+    this.sendConnectResponse(conn, conn.sessionTimeoutMs, session.id, session.password);
+  }
+
+  private sendConnectResponse(conn: ClientConnection, timeOut: number, sessionId: bigint, passwd: Buffer): void {
+    const w = conn.output();
+    const frame = w.beginFrame();
+    ConnectResponse.encode(w, { protocolVersion: PROTOCOL_VERSION, timeOut, sessionId, passwd });
+    if (!conn.oldClient) w.writeBool(false);
+    w.endFrame(frame);
+    conn.stats.packetsSent++;
+    if (timeOut > 0) conn.state = 'connected';
+  }
+
+  // ---- requests ----
+
+  onRequestFrame(conn: ClientConnection, frame: Buffer): void {
+    const { stats, tracker, monotonicNow } = this.deps;
+    stats.packetsReceived++;
+    if (frame.length < 8) {
+      this.onProtocolError(conn, `request of ${frame.length} bytes is shorter than its header`);
+      return;
+    }
+    const { xid, type, reader } = ClientConnection.readHeader(frame);
+    const now = monotonicNow();
+    tracker.touch(conn.sessionId, now);
+    if (type === OpCode.auth) return this.authenticate(conn, xid, reader);
+    if (type === OpCode.sasl) {
+      // SASL is not configured; ZooKeeper then answers Ok with no token.
+      conn.reply(xid, 0, ErrorCode.Ok, (w) => SaslToken.encode(w, { token: null }));
+      return;
+    }
+    const entry = this.makeEntry(conn, xid, type, reader, now);
+    conn.enqueue(entry);
+    this.outstandingTotal++;
+    this.updateThrottle();
+    this.drain(conn);
+  }
+
+  private makeEntry(conn: ClientConnection, xid: number, type: number, reader: JuteReader, now: number): Outstanding {
+    const entry: Outstanding = {
+      xid,
+      type,
+      kind: 'local',
+      request: null,
+      receivedAt: now,
+      ready: true,
+      result: null,
+      errorCode: ErrorCode.Ok,
+    };
+    if (!isKnownClientOpcode(type)) {
+      this.deps.logger.debug(`unknown opcode ${type} from session 0x${conn.sessionId.toString(16)}`);
+      return { ...entry, errorCode: ErrorCode.Unimplemented };
+    }
+    let request: Request;
+    try {
+      request = decodeRequest(type, reader);
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      this.deps.logger.info(`malformed ${opName(type)} request from session 0x${conn.sessionId.toString(16)}: ${e.message}`);
+      return { ...entry, errorCode: ErrorCode.MarshallingError };
+    }
+    if (isWriteRequest(request)) {
+      const { prep, replicator } = this.deps;
+      const ctx: RequestContext = { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds };
+      replicator.propose(prep.prepare(ctx, request, Date.now()));
+      return { ...entry, kind: 'write', request, ready: false };
+    }
+    if (request.type === OpCode.sync) {
+      const sync: Outstanding = { ...entry, kind: 'sync', request, ready: false };
+      this.deps.replicator.barrier(() => {
+        sync.ready = true;
+        this.drain(conn);
+      });
+      return sync;
+    }
+    return { ...entry, request };
+  }
+
+  /** Answers every request at the head of the queue that is ready, in order. */
+  drain(conn: ClientConnection): void {
+    const { stats, monotonicNow } = this.deps;
+    for (let entry = conn.head(); entry !== undefined && entry.ready; entry = conn.head()) {
+      conn.popHead();
+      this.outstandingTotal--;
+      if (conn.state !== 'connected') continue;
+      this.respond(conn, entry);
+      const latency = monotonicNow() - entry.receivedAt;
+      stats.recordLatency(latency);
+      recordConnectionStats(conn, entry, latency, this.deps.db.lastZxid);
+    }
+    this.updateThrottle();
+  }
+
+  private respond(conn: ClientConnection, entry: Outstanding): void {
+    const zxid = this.deps.db.lastZxid;
+    if (entry.errorCode !== ErrorCode.Ok) {
+      conn.reply(entry.xid, zxid, entry.errorCode);
+    } else if (entry.kind === 'write') {
+      this.respondToWrite(conn, entry, zxid);
+    } else {
+      try {
+        this.runLocal(conn, entry.xid, entry.request!, zxid);
+      } catch (e) {
+        if (!(e instanceof KeeperError)) throw e;
+        conn.reply(entry.xid, zxid, e.code);
+      }
+    }
+    this.deps.stats.packetsSent++;
+  }
+
+  private respondToWrite(conn: ClientConnection, entry: Outstanding, zxid: number): void {
+    const result = entry.result!;
+    if (result.type === OpCode.multi) {
+      const results = result.multi!.map(multiResultOf);
+      conn.reply(entry.xid, zxid, ErrorCode.Ok, (w) => encodeMultiResponse(w, results));
+      return;
+    }
+    if (result.err !== ErrorCode.Ok) {
+      conn.reply(entry.xid, zxid, result.err);
+      return;
+    }
+    switch (entry.type) {
+      case OpCode.create:
+        conn.reply(entry.xid, zxid, 0, (w) => CreateResponse.encode(w, { path: result.path }));
+        return;
+      case OpCode.create2:
+      case OpCode.createTTL:
+      case OpCode.createContainer:
+        conn.reply(entry.xid, zxid, 0, (w) => Create2Response.encode(w, { path: result.path, stat: result.stat! }));
+        return;
+      case OpCode.setData:
+      case OpCode.setACL:
+        conn.reply(entry.xid, zxid, 0, (w) => StatResponse.encode(w, { stat: result.stat! }));
+        return;
+      default:
+        conn.reply(entry.xid, zxid, 0);
+    }
+  }
+
+  // ---- reads and session-local operations ----
+
+  private checkAcl(conn: ClientConnection, node: number, perm: number, path: string): void {
+    if (this.deps.config.skipACL) return;
+    if (!aclPermits(this.deps.db.tree.aclOf(node), perm, conn.authIds)) throw new KeeperError(ErrorCode.NoAuth, path);
+  }
+
+  private existingNode(path: string): number {
+    const node = this.deps.db.tree.lookup(path);
+    if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
+    return node;
+  }
+
+  private runLocal(conn: ClientConnection, xid: number, request: Request, zxid: number): void {
+    const tree = this.deps.db.tree;
+    switch (request.type) {
+      case OpCode.ping:
+        conn.reply(Xid.ping, zxid, 0);
+        return;
+      case OpCode.exists: {
+        const { path, watch } = request.req;
+        if (path.includes('\u0000')) throw new KeeperError(ErrorCode.BadArguments, path);
+        const node = tree.lookup(path);
+        // Since ZooKeeper 3.8.4/3.9.2 exists needs READ on an existing node (3.8.0 did not check).
+        if (node !== -1) this.checkAcl(conn, node, Perms.READ, path);
+        if (watch) tree.addDataWatch(path, conn);
+        if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
+        conn.reply(xid, zxid, 0, (w) => StatResponse.encode(w, { stat: tree.statOf(node) }));
+        return;
+      }
+      case OpCode.getData: {
+        const { path, watch } = request.req;
+        const node = this.existingNode(path);
+        this.checkAcl(conn, node, Perms.READ, path);
+        if (watch) tree.addDataWatch(path, conn);
+        const data = tree.dataOf(node);
+        const stat = tree.statOf(node);
+        conn.reply(xid, zxid, 0, (w) => GetDataResponse.encode(w, { data, stat }));
+        return;
+      }
+      case OpCode.getChildren:
+      case OpCode.getChildren2: {
+        const { path, watch } = request.req;
+        const node = this.existingNode(path);
+        this.checkAcl(conn, node, Perms.READ, path);
+        if (watch) tree.addChildWatch(path, conn);
+        const children = tree.childrenOf(node);
+        if (request.type === OpCode.getChildren) {
+          conn.reply(xid, zxid, 0, (w) => GetChildrenResponse.encode(w, { children }));
+        } else {
+          const stat = tree.statOf(node);
+          conn.reply(xid, zxid, 0, (w) => GetChildren2Response.encode(w, { children, stat }));
+        }
+        return;
+      }
+      case OpCode.getACL: {
+        const path = request.req.path;
+        const node = this.existingNode(path);
+        this.checkAcl(conn, node, Perms.READ | Perms.ADMIN, path);
+        const acl = tree.aclOf(node);
+        const isAdmin = this.deps.config.skipACL || aclPermits(acl, Perms.ADMIN, conn.authIds);
+        const stat = tree.statOf(node);
+        conn.reply(xid, zxid, 0, (w) => GetACLResponse.encode(w, { acl: isAdmin ? acl : maskDigests(acl), stat }));
+        return;
+      }
+      case OpCode.getAllChildrenNumber: {
+        const path = request.req.path;
+        const node = this.existingNode(path);
+        this.checkAcl(conn, node, Perms.READ, path);
+        const totalNumber = node === ROOT_NODE ? tree.nodeCount - 1 : tree.descendantCount(node);
+        conn.reply(xid, zxid, 0, (w) => GetAllChildrenNumberResponse.encode(w, { totalNumber }));
+        return;
+      }
+      case OpCode.sync:
+        conn.reply(xid, zxid, 0, (w) => SyncResponse.encode(w, { path: request.req.path }));
+        return;
+      case OpCode.multiRead: {
+        const results = request.ops.map((op) => this.readOp(conn, op));
+        conn.reply(xid, zxid, 0, (w) => encodeMultiResponse(w, results));
+        return;
+      }
+      case OpCode.checkWatches:
+      case OpCode.removeWatches: {
+        const { path, type } = request.req;
+        const found =
+          request.type === OpCode.checkWatches ? this.hasWatch(conn, path, type) : this.removeWatch(conn, path, type);
+        if (!found) throw new KeeperError(ErrorCode.NoWatcher, path);
+        conn.reply(xid, zxid, 0);
+        return;
+      }
+      case OpCode.setWatches:
+      case OpCode.setWatches2:
+        this.setWatches(conn, request.req);
+        conn.reply(xid, zxid, 0);
+        return;
+      case OpCode.addWatch: {
+        const { path, mode } = request.req;
+        if (mode !== 0 && mode !== 1) throw new KeeperError(ErrorCode.MarshallingError, path);
+        tree.addPersistentWatch(path, conn, mode === 1);
+        conn.reply(xid, zxid, 0, (w) => ErrorResponse.encode(w, { err: 0 }));
+        return;
+      }
+      case OpCode.getEphemerals: {
+        const prefix = request.req.prefixPath.trim();
+        const all = [...(tree.ephemerals.get(conn.sessionId) ?? [])];
+        const ephemerals = prefix === '' || prefix === '/' ? all : all.filter((p) => p.startsWith(request.req.prefixPath));
+        conn.reply(xid, zxid, 0, (w) => GetEphemeralsResponse.encode(w, { ephemerals }));
+        return;
+      }
+      case OpCode.whoAmI: {
+        const clientInfo = conn.authIds.map(clientInfoOf);
+        conn.reply(xid, zxid, 0, (w) => WhoAmIResponse.encode(w, { clientInfo }));
+        return;
+      }
+      default:
+        throw new KeeperError(ErrorCode.Unimplemented);
+    }
+  }
+
+  /** One op of a multiRead: errors are reported per op. */
+  private readOp(conn: ClientConnection, op: MultiOp): MultiReadResult {
+    const tree = this.deps.db.tree;
+    try {
+      if (op.type !== OpCode.getData && op.type !== OpCode.getChildren) {
+        throw new KeeperError(ErrorCode.BadArguments);
+      }
+      const path = op.req.path;
+      const node = this.existingNode(path);
+      this.checkAcl(conn, node, Perms.READ, path);
+      if (op.type === OpCode.getData) return { type: OpCode.getData, data: tree.dataOf(node), stat: tree.statOf(node) };
+      return { type: OpCode.getChildren, children: tree.childrenOf(node) };
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      return { type: OpCode.error, err: e.code };
+    }
+  }
+
+  private hasWatch(conn: ClientConnection, path: string, type: number): boolean {
+    const tree = this.deps.db.tree;
+    switch (type) {
+      case WatcherType.Children:
+        return tree.childWatches.contains(path, conn, WatchMode.Standard);
+      case WatcherType.Data:
+        return tree.dataWatches.contains(path, conn, WatchMode.Standard);
+      case WatcherType.Persistent:
+        return tree.dataWatches.contains(path, conn, WatchMode.Persistent);
+      case WatcherType.PersistentRecursive:
+        return tree.dataWatches.contains(path, conn, WatchMode.PersistentRecursive);
+      case WatcherType.Any:
+        return tree.childWatches.contains(path, conn) || tree.dataWatches.contains(path, conn);
+      default:
+        throw new KeeperError(ErrorCode.MarshallingError, path);
+    }
+  }
+
+  private removeWatch(conn: ClientConnection, path: string, type: number): boolean {
+    const tree = this.deps.db.tree;
+    switch (type) {
+      case WatcherType.Children:
+        return tree.childWatches.remove(path, conn, WatchMode.Standard);
+      case WatcherType.Data:
+        return tree.dataWatches.remove(path, conn, WatchMode.Standard);
+      case WatcherType.Persistent: {
+        const fromChildren = tree.childWatches.remove(path, conn, WatchMode.Persistent);
+        return tree.dataWatches.remove(path, conn, WatchMode.Persistent) || fromChildren;
+      }
+      case WatcherType.PersistentRecursive:
+        return tree.dataWatches.remove(path, conn, WatchMode.PersistentRecursive);
+      case WatcherType.Any: {
+        const fromChildren = tree.childWatches.remove(path, conn);
+        return tree.dataWatches.remove(path, conn) || fromChildren;
+      }
+      default:
+        throw new KeeperError(ErrorCode.MarshallingError, path);
+    }
+  }
+
+  /**
+   * Re-arms a reconnecting client's watches (DataTree.setWatches): a watch
+   * whose condition already changed since relativeZxid fires at once instead.
+   */
+  private setWatches(
+    conn: ClientConnection,
+    req: {
+      relativeZxid: number;
+      dataWatches: string[];
+      existWatches: string[];
+      childWatches: string[];
+      persistentWatches: string[];
+      persistentRecursiveWatches: string[];
+    },
+  ): void {
+    const tree = this.deps.db.tree;
+    const fire = (type: number, path: string, node: number): void =>
+      conn.notify(type, path, -1, node === -1 ? [] : tree.aclOf(node));
+    for (const path of req.dataWatches) {
+      const node = tree.lookup(path);
+      if (node === -1) fire(EventType.NodeDeleted, path, node);
+      else if (tree.nodes.mzxid[node]! > req.relativeZxid) fire(EventType.NodeDataChanged, path, node);
+      else tree.addDataWatch(path, conn);
+    }
+    for (const path of req.existWatches) {
+      const node = tree.lookup(path);
+      if (node !== -1) fire(EventType.NodeCreated, path, node);
+      else tree.addDataWatch(path, conn);
+    }
+    for (const path of req.childWatches) {
+      const node = tree.lookup(path);
+      if (node === -1) fire(EventType.NodeDeleted, path, node);
+      else if (tree.nodes.pzxid[node]! > req.relativeZxid) fire(EventType.NodeChildrenChanged, path, node);
+      else tree.addChildWatch(path, conn);
+    }
+    for (const path of req.persistentWatches) tree.addPersistentWatch(path, conn, false);
+    for (const path of req.persistentRecursiveWatches) tree.addPersistentWatch(path, conn, true);
+  }
+
+  private authenticate(conn: ClientConnection, xid: number, reader: JuteReader): void {
+    let packet: AuthPacket;
+    try {
+      packet = AuthPacket.decode(reader);
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      this.onProtocolError(conn, `malformed auth packet: ${e.message}`);
+      return;
+    }
+    const ids = this.authIdsFor(conn, packet);
+    if (ids === null) {
+      this.deps.logger.warn(`authentication failed for scheme ${packet.scheme} from ${conn.remoteAddress}`);
+      conn.reply(xid, 0, ErrorCode.AuthFailed);
+      conn.closeAfterReplies();
+      return;
+    }
+    for (const id of ids) {
+      if (!conn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) conn.authIds.push(id);
+    }
+    conn.reply(xid, 0, ErrorCode.Ok);
+  }
+
+  /** The identities an auth packet grants, or null if the scheme is unknown. */
+  private authIdsFor(conn: ClientConnection, packet: AuthPacket): { scheme: string; id: string }[] | null {
+    switch (packet.scheme) {
+      case 'digest': {
+        const id = digestOf((packet.auth ?? Buffer.alloc(0)).toString('utf8'));
+        const isSuper = this.deps.config.superDigest !== undefined && id === this.deps.config.superDigest;
+        return isSuper ? [SUPER_ID, { scheme: 'digest', id }] : [{ scheme: 'digest', id }];
+      }
+      case 'ip':
+        return [{ scheme: 'ip', id: conn.remoteAddress }];
+      default:
+        return null;
+    }
+  }
+
+  // ---- commits ----
+
+  /** Applies a committed transaction and answers the client that asked for it. */
+  onCommit(txn: Txn): void {
+    const { db, prep, tracker } = this.deps;
+    const result = db.apply(txn);
+    prep.applied(txn);
+    const conn = this.bySession.get(txn.clientId);
+    switch (txn.body.type) {
+      case OpCode.createSession:
+        if (conn !== undefined && conn.state === 'handshake') {
+          this.sendConnectResponse(conn, conn.sessionTimeoutMs, txn.clientId, txn.body.createSession.passwd!);
+        }
+        return;
+      case OpCode.closeSession:
+        tracker.remove(txn.clientId);
+        if (conn !== undefined) {
+          this.deliver(conn, txn, result);
+          this.bySession.delete(txn.clientId);
+          conn.closeAfterReplies();
+        }
+        return;
+      default:
+        if (conn !== undefined) this.deliver(conn, txn, result);
+    }
+  }
+
+  private deliver(conn: ClientConnection, txn: Txn, result: TxnResult): void {
+    const entry = conn.findPendingWrite(txn.cxid);
+    if (entry === undefined) return;
+    entry.result = result;
+    entry.ready = true;
+    this.drain(conn);
+  }
+
+  // ---- sessions ----
+
+  /** Closes sessions whose clients went silent for longer than their timeout. */
+  expireSessions(): void {
+    const { db, prep, replicator, tracker, logger, monotonicNow } = this.deps;
+    for (const sessionId of tracker.expire(monotonicNow())) {
+      const session = db.sessions.get(sessionId);
+      if (session === undefined || prep.isClosing(sessionId)) continue;
+      logger.info(`expiring session 0x${sessionId.toString(16)}, timeout of ${session.timeoutMs}ms exceeded`);
+      const ctx: RequestContext = { sessionId, cxid: 0, authIds: [] };
+      replicator.propose(prep.prepare(ctx, { type: OpCode.closeSession }, Date.now()));
+    }
+  }
+
+  /** Stops reading from every client while too many requests are in flight (globalOutstandingLimit). */
+  private updateThrottle(): void {
+    const limit = this.deps.config.globalOutstandingLimit;
+    const shouldThrottle = limit > 0 && this.outstandingTotal > limit;
+    if (shouldThrottle === this.throttled) return;
+    this.throttled = shouldThrottle;
+    for (const conn of this.connections) conn.setThrottled(shouldThrottle);
+  }
+}
+
+type MultiReadResult =
+  | { type: typeof OpCode.getData; data: NodeData; stat: Stat }
+  | { type: typeof OpCode.getChildren; children: string[] }
+  | { type: typeof OpCode.error; err: number };
+
+/** Maps a multi sub-result to its response record (FinalRequestProcessor, case multi). */
+function multiResultOf(result: TxnResult): Parameters<typeof encodeMultiResponse>[1][number] {
+  switch (result.type) {
+    case OpCode.create:
+      return { type: OpCode.create, path: result.path };
+    case OpCode.create2:
+    case OpCode.createTTL:
+    case OpCode.createContainer:
+      return { type: OpCode.create2, path: result.path, stat: result.stat! };
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      return { type: OpCode.delete };
+    case OpCode.setData:
+      return { type: OpCode.setData, stat: result.stat! };
+    case OpCode.check:
+      return { type: OpCode.check };
+    default:
+      return { type: OpCode.error, err: result.err };
+  }
+}
+
+function clientInfoOf(id: { scheme: string; id: string }): ClientInfo {
+  switch (id.scheme) {
+    case 'digest':
+      return { authScheme: 'digest', user: id.id.split(':')[0]! };
+    case 'ip':
+      return { authScheme: 'ip', user: id.id };
+    default:
+      return { authScheme: id.scheme, user: '' };
+  }
+}
+
+function recordConnectionStats(conn: ClientConnection, entry: Outstanding, latencyMs: number, zxid: number): void {
+  const s = conn.stats;
+  s.lastCxid = entry.xid;
+  s.lastZxid = zxid;
+  s.lastOp = opName(entry.type);
+  s.lastLatencyMs = latencyMs;
+  s.minLatencyMs = Math.min(s.minLatencyMs, latencyMs);
+  s.maxLatencyMs = Math.max(s.maxLatencyMs, latencyMs);
+  s.totalLatencyMs += latencyMs;
+  s.responses++;
+  s.lastResponseAt = Date.now();
+}
+
+/**
+ * The first session id of a server (SessionTrackerImpl.initializeNextSessionId):
+ * the server id in the top byte and a millisecond timestamp below it.
+ */
+function initialSessionId(serverId: number, nowMs: number): bigint {
+  const time = ((BigInt(nowMs) << 24n) & 0xffffffffffffffffn) >> 8n;
+  return BigInt.asIntN(64, time | (BigInt(serverId) << 56n));
+}
+
+function hex(n: number): string {
+  return n.toString(16);
+}

@@ -1,0 +1,199 @@
+/**
+ * ACLs: the built-in schemes (world, auth, digest, ip, and the super user),
+ * permission checks, and an interning cache so that the many znodes that
+ * share an ACL list share one copy (as Apache ZooKeeper's
+ * ReferenceCountedACLCache does).
+ */
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { Perms } from '../protocol/constants.js';
+import type { ACL, Id } from '../protocol/records.js';
+
+export const ANYONE_ID: Id = { scheme: 'world', id: 'anyone' };
+export const OPEN_ACL_UNSAFE: readonly ACL[] = [{ perms: Perms.ALL, id: ANYONE_ID }];
+export const READ_ACL_UNSAFE: readonly ACL[] = [{ perms: Perms.READ, id: ANYONE_ID }];
+/** The identity a connection gains when it authenticates as the super user. */
+export const SUPER_ID: Id = { scheme: 'super', id: '' };
+
+/** `user:base64(sha1("user:password"))`, the digest scheme's ACL id. */
+export function digestOf(userPassword: string): string {
+  const user = userPassword.split(':', 1)[0]!;
+  return `${user}:${createHash('sha1').update(userPassword, 'utf8').digest('base64')}`;
+}
+
+/** The bytes of an IPv4 or IPv6 address, or null if it is neither. */
+export function addressBytes(address: string): number[] | null {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return addressBytes(mapped[1]!);
+  const version = isIP(address);
+  if (version === 4) return address.split('.').map(Number);
+  if (version !== 6) return null;
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  const groupsOf = (part: string | undefined): number[] =>
+    part === undefined || part === '' ? [] : part.split(':').map((g) => parseInt(g, 16));
+  const front = groupsOf(head);
+  const back = groupsOf(tail);
+  const groups =
+    tail === undefined ? front : [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
+  return groups.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+/** Whether an ip ACL expression (`addr` or `addr/bits`) is well formed. */
+export function isValidIpExpression(expr: string): boolean {
+  return parseIpExpression(expr) !== null;
+}
+
+function parseIpExpression(expr: string): { bytes: number[]; bits: number } | null {
+  const slash = expr.indexOf('/');
+  const bytes = addressBytes(slash === -1 ? expr : expr.slice(0, slash));
+  if (bytes === null) return null;
+  if (slash === -1) return { bytes, bits: bytes.length * 8 };
+  const bitsText = expr.slice(slash + 1);
+  if (!/^\d+$/.test(bitsText)) return null;
+  const bits = Number(bitsText);
+  return bits <= bytes.length * 8 ? { bytes, bits } : null;
+}
+
+/** Whether `clientAddress` falls inside the ip ACL expression `expr`. */
+export function ipMatches(clientAddress: string, expr: string): boolean {
+  const acl = parseIpExpression(expr);
+  const client = addressBytes(clientAddress);
+  if (acl === null || client === null || client.length !== acl.bytes.length) return false;
+  for (let bit = 0; bit < acl.bits; bit += 8) {
+    const maskBits = Math.min(8, acl.bits - bit);
+    const mask = (0xff << (8 - maskBits)) & 0xff;
+    if ((client[bit >> 3]! & mask) !== (acl.bytes[bit >> 3]! & mask)) return false;
+  }
+  return true;
+}
+
+/** Whether an ACL id is valid for its scheme (AuthenticationProvider.isValid). */
+function isValidId(id: Id): boolean {
+  switch (id.scheme) {
+    case 'world':
+      return id.id === 'anyone';
+    case 'digest':
+      return id.id.split(':').length === 2;
+    case 'ip':
+      return isValidIpExpression(id.id);
+    default:
+      return false;
+  }
+}
+
+/** Schemes whose identities count for the `auth` ACL scheme (isAuthenticated). */
+const AUTHENTICATED_SCHEMES = new Set(['digest']);
+
+/**
+ * Validates an ACL list for create/setACL and expands `auth` entries into the
+ * connection's authenticated identities (PrepRequestProcessor.fixupACL).
+ * Returns null when the list is invalid (the request fails with InvalidACL).
+ */
+export function fixupAcl(acls: readonly ACL[], authIds: readonly Id[]): ACL[] | null {
+  const unique = removeDuplicateAcls(acls);
+  if (unique.length === 0) return null;
+  const fixed: ACL[] = [];
+  for (const acl of unique) {
+    if (acl.id.scheme === 'auth') {
+      const authenticated = authIds.filter((cid) => AUTHENTICATED_SCHEMES.has(cid.scheme));
+      if (authenticated.length === 0) return null;
+      for (const cid of authenticated) fixed.push({ perms: acl.perms, id: cid });
+    } else if (isValidId(acl.id)) {
+      fixed.push(acl);
+    } else {
+      return null;
+    }
+  }
+  return fixed;
+}
+
+function aclEquals(a: ACL, b: ACL): boolean {
+  return a.perms === b.perms && a.id.scheme === b.id.scheme && a.id.id === b.id.id;
+}
+
+export function removeDuplicateAcls(acls: readonly ACL[]): ACL[] {
+  const unique: ACL[] = [];
+  for (const acl of acls) if (!unique.some((u) => aclEquals(u, acl))) unique.push(acl);
+  return unique;
+}
+
+/**
+ * Whether identities `authIds` hold permission `perm` under `acl`
+ * (ZooKeeperServer.checkACL). An empty ACL list allows everything; the super
+ * identity passes every check.
+ */
+export function aclPermits(acl: readonly ACL[], perm: number, authIds: readonly Id[]): boolean {
+  if (acl.length === 0) return true;
+  for (const id of authIds) if (id.scheme === 'super') return true;
+  for (const entry of acl) {
+    if ((entry.perms & perm) === 0) continue;
+    const { scheme, id } = entry.id;
+    if (scheme === 'world' && id === 'anyone') return true;
+    for (const authId of authIds) {
+      if (authId.scheme !== scheme) continue;
+      if (scheme === 'ip' ? ipMatches(authId.id, id) : scheme === 'digest' && authId.id === id) return true;
+    }
+  }
+  return false;
+}
+
+/** getACL without ADMIN permission masks digest hashes as `user:x`. */
+export function maskDigests(acl: readonly ACL[]): ACL[] {
+  return acl.map((entry) =>
+    entry.id.scheme === 'digest'
+      ? { perms: entry.perms, id: { scheme: 'digest', id: entry.id.id.replace(/:.*/s, ':x') } }
+      : entry,
+  );
+}
+
+function aclKey(acl: readonly ACL[]): string {
+  let key = '';
+  for (const entry of acl) key += `${entry.perms}\u0000${entry.id.scheme}\u0000${entry.id.id}\u0001`;
+  return key;
+}
+
+/**
+ * Interns ACL lists: znodes store a small integer reference, and the list is
+ * kept once while any znode uses it.
+ */
+export class AclCache {
+  private readonly lists: (readonly ACL[] | undefined)[] = [];
+  private readonly refCounts: number[] = [];
+  private readonly byKey = new Map<string, number>();
+  private readonly freeRefs: number[] = [];
+
+  /** Returns the reference for `acl`, adding one use. */
+  acquire(acl: readonly ACL[]): number {
+    const key = aclKey(acl);
+    let ref = this.byKey.get(key);
+    if (ref === undefined) {
+      ref = this.freeRefs.pop() ?? this.lists.length;
+      this.lists[ref] = acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } }));
+      this.refCounts[ref] = 0;
+      this.byKey.set(key, ref);
+    }
+    this.refCounts[ref]!++;
+    return ref;
+  }
+
+  /** Drops one use of `ref`, forgetting the list when nothing uses it. */
+  release(ref: number): void {
+    const count = --this.refCounts[ref]!;
+    if (count > 0) return;
+    const acl = this.lists[ref]!;
+    this.byKey.delete(aclKey(acl));
+    this.lists[ref] = undefined;
+    this.freeRefs.push(ref);
+  }
+
+  get(ref: number): readonly ACL[] {
+    const acl = this.lists[ref];
+    if (acl === undefined) throw new Error(`ACL reference ${ref} is not in use`);
+    return acl;
+  }
+
+  /** The number of distinct ACL lists in use. */
+  get size(): number {
+    return this.byKey.size;
+  }
+}
