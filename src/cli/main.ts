@@ -21,8 +21,14 @@ async function runServer(configPath: string | undefined): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   for (const warning of warnings) logger.warn(warning);
   logger.info(`configuration from ${config.source}`);
-  const server = new ZkServer(config, logger);
+  let server: ZkServer;
   try {
+    server = ZkServer.open(config, logger, {
+      onFatal: (error) => {
+        logger.fatal(`stopping: ${error.message}`);
+        process.exit(1);
+      },
+    });
     await server.start();
   } catch (e) {
     logger.fatal(`cannot start: ${(e as Error).message}`);

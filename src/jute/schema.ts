@@ -70,6 +70,8 @@ export interface RecordType<Out extends object, In extends object> {
   readonly kind: 'record';
   readonly name: string;
   readonly fieldNames: readonly string[];
+  /** Each field's wire type, in field order (lets tools and tests walk a schema). */
+  readonly fields: Fields;
   /** The fewest bytes one encoded instance can take (bounds vector counts). */
   readonly minBytes: number;
   encode(w: JuteWriter, value: In): void;
@@ -221,7 +223,7 @@ export function record<const Fs extends Fields>(
     helpers,
   ) as (r: JuteReader) => DecodedFields<Fs>;
   const minBytes = names.reduce((sum, f) => sum + minBytesOf(fields[f]!), 0);
-  return { kind: 'record', name, fieldNames: names, minBytes, encode, decode };
+  return { kind: 'record', name, fieldNames: names, fields, minBytes, encode, decode };
 }
 
 /** Encodes a record into a fresh buffer (tests, tools and cold paths). */

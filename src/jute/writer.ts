@@ -27,7 +27,8 @@ export class JuteWriter {
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let capacity = this.buf.length * 2;
+    // At least 1, or doubling a zero-capacity buffer would never end.
+    let capacity = Math.max(1, this.buf.length * 2);
     while (capacity < need) capacity *= 2;
     const grown = Buffer.allocUnsafe(capacity);
     this.buf.copy(grown, 0, 0, this.pos);

@@ -3,65 +3,66 @@
  * are proposed here; they come back, in zxid order, through the commit
  * callback once they are decided, and only then are they applied.
  *
- * LocalReplicator is the ensemble of one: it commits what it is given in
- * batches, one batch per event-loop turn, so that a burst of writes is
- * decided (and, with durable storage, logged) together.
+ * SoloReplicator is the ensemble of one: a transaction is decided when it
+ * is durable in this server's log. Proposals made while an fsync is in flight
+ * are logged together, so a burst of writes costs one fsync.
  */
-import type { Txn } from '../protocol/txn.js';
+import { JuteWriter } from '../jute/mod.js';
+import { encodeTxn, type Txn } from '../protocol/txn.js';
 
 export interface Replicator {
   /** Proposes a prepared transaction; it commits later through the commit callback. */
   propose(txn: Txn): void;
   /** Calls `done` once everything proposed before this call has committed. */
   barrier(done: () => void): void;
-  /** Stops committing; pending proposals are dropped. */
-  close(): void;
 }
 
-export type CommitCallback = (txn: Txn) => void;
+export type CommitCallback = (txn: Txn, bytes: number) => void;
 
-export class LocalReplicator implements Replicator {
-  private batch: Txn[] = [];
-  private barriers: (() => void)[] = [];
-  private scheduled = false;
-  private closed = false;
+/** Where a replicator logs serialized transactions (the TxnLog). */
+export interface TxnSink {
+  append(zxid: number, txnBytes: Uint8Array): void;
+}
 
-  constructor(private readonly commit: CommitCallback) {}
+export class SoloReplicator implements Replicator {
+  private readonly pending: { txn: Txn; bytes: number }[] = [];
+  private pendingHead = 0;
+  private readonly barriers: { zxid: number; done: () => void }[] = [];
+  private readonly encoder = new JuteWriter(64 * 1024);
+
+  constructor(
+    private readonly sink: TxnSink,
+    private readonly commit: CommitCallback,
+  ) {}
 
   propose(txn: Txn): void {
-    this.batch.push(txn);
-    this.schedule();
+    encodeTxn(this.encoder, txn);
+    const bytes = this.encoder.view();
+    this.sink.append(txn.zxid, bytes);
+    this.encoder.truncate(0);
+    this.pending.push({ txn, bytes: bytes.length });
   }
 
   barrier(done: () => void): void {
-    if (this.batch.length === 0) {
+    const last = this.pending[this.pending.length - 1];
+    if (this.pendingHead === this.pending.length || last === undefined) {
       done();
       return;
     }
-    this.barriers.push(done);
-    this.schedule();
+    this.barriers.push({ zxid: last.txn.zxid, done });
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    if (this.closed) return;
-    const batch = this.batch;
-    const barriers = this.barriers;
-    this.batch = [];
-    this.barriers = [];
-    for (const txn of batch) this.commit(txn);
-    for (const done of barriers) done();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.batch = [];
-    this.barriers = [];
+  /** The log made everything up to `zxid` durable: commit it, in order. */
+  onDurable(zxid: number): void {
+    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.txn.zxid <= zxid) {
+      const { txn, bytes } = this.pending[this.pendingHead]!;
+      this.pending[this.pendingHead++] = undefined as unknown as { txn: Txn; bytes: number };
+      this.commit(txn, bytes);
+    }
+    if (this.pendingHead === this.pending.length) {
+      this.pending.length = 0;
+      this.pendingHead = 0;
+    }
+    while (this.barriers.length > 0 && this.barriers[0]!.zxid <= zxid) this.barriers.shift()!.done();
   }
 }

@@ -29,8 +29,15 @@ export function addressBytes(address: string): number[] | null {
   if (version === 4) return address.split('.').map(Number);
   if (version !== 6) return null;
   const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  // A group may be a dotted IPv4 tail (64:ff9b::10.0.0.1), which stands for two groups.
   const groupsOf = (part: string | undefined): number[] =>
-    part === undefined || part === '' ? [] : part.split(':').map((g) => parseInt(g, 16));
+    part === undefined || part === ''
+      ? []
+      : part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [parseInt(g, 16)];
+          const [a, b, c, d] = g.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
   const front = groupsOf(head);
   const back = groupsOf(tail);
   const groups =
@@ -73,12 +80,19 @@ function isValidId(id: Id): boolean {
     case 'world':
       return id.id === 'anyone';
     case 'digest':
-      return id.id.split(':').length === 2;
+      return javaSplit(id.id, ':').length === 2;
     case 'ip':
       return isValidIpExpression(id.id);
     default:
       return false;
   }
+}
+
+/** String.split as Java does it: trailing empty strings are dropped ("bob:" has one part). */
+function javaSplit(text: string, separator: string): string[] {
+  const parts = text.split(separator);
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
 }
 
 /** Schemes whose identities count for the `auth` ACL scheme (isAuthenticated). */
@@ -146,10 +160,13 @@ export function maskDigests(acl: readonly ACL[]): ACL[] {
   );
 }
 
+/**
+ * An unambiguous key for a list. Ids come from clients and may contain any
+ * character, so joining them with separators would let a crafted id make one
+ * list's key equal another's (and share its reference); JSON escapes them.
+ */
 function aclKey(acl: readonly ACL[]): string {
-  let key = '';
-  for (const entry of acl) key += `${entry.perms}\u0000${entry.id.scheme}\u0000${entry.id.id}\u0001`;
-  return key;
+  return JSON.stringify(acl.map((entry) => [entry.perms, entry.id.scheme, entry.id.id]));
 }
 
 /**
@@ -184,6 +201,29 @@ export class AclCache {
     this.byKey.delete(aclKey(acl));
     this.lists[ref] = undefined;
     this.freeRefs.push(ref);
+  }
+
+  /** Every list in use with its reference (for snapshots). */
+  entries(): { ref: number; acl: readonly ACL[] }[] {
+    const out: { ref: number; acl: readonly ACL[] }[] = [];
+    this.lists.forEach((acl, ref) => {
+      if (acl !== undefined) out.push({ ref, acl });
+    });
+    return out;
+  }
+
+  /** Puts a list back at its snapshot reference, with no uses yet. */
+  restore(ref: number, acl: readonly ACL[]): void {
+    if (this.lists[ref] !== undefined) throw new Error(`ACL reference ${ref} restored twice`);
+    this.lists[ref] = acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } }));
+    this.refCounts[ref] = 0;
+    this.byKey.set(aclKey(acl), ref);
+  }
+
+  /** Counts one more use of a restored reference. */
+  addUse(ref: number): void {
+    if (this.lists[ref] === undefined) throw new Error(`ACL reference ${ref} is not in the snapshot`);
+    this.refCounts[ref]!++;
   }
 
   get(ref: number): readonly ACL[] {

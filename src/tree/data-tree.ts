@@ -11,7 +11,7 @@ import { ErrorCode, KeeperError } from '../protocol/errors.js';
 import { nameOf, parentOf } from '../protocol/paths.js';
 import type { ACL, Stat } from '../protocol/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
-import { OwnerKind, clientVisibleOwner, ownerKind } from './ephemeral-owner.js';
+import { OwnerKind, PERSISTENT_OWNER, clientVisibleOwner, ownerKind } from './ephemeral-owner.js';
 import { NodeTable } from './node-table.js';
 import { WatchMode, WatchTable, type Watcher } from './watches.js';
 
@@ -29,6 +29,21 @@ export interface DataTreeOptions {
 
 /** Znode data as the tree keeps it: latin1 strings, null distinct from empty. */
 export type NodeData = string | null;
+
+/** What a snapshot stores of a znode besides its place, name and data. */
+export interface RestoredStat {
+  czxid: number;
+  mzxid: number;
+  pzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  /** Stored cversion: children created. */
+  cversion: number;
+  aversion: number;
+  owner: bigint;
+  aclRef: number;
+}
 
 /** Converts txn data (a byte view or a latin1 string) into the tree's own copy. */
 export function toNodeData(data: Uint8Array | string | null): NodeData {
@@ -50,7 +65,14 @@ export class DataTree {
   /** Sum of path lengths and data lengths, as ZooKeeper's approximate data size. */
   approximateDataSize = 0;
 
-  constructor(readonly options: DataTreeOptions) {
+  /** Path lengths by node id while a snapshot is being restored (for approximateDataSize). */
+  private restorePathLengths: number[] | null = null;
+
+  constructor(
+    readonly options: DataTreeOptions,
+    empty = false,
+  ) {
+    if (empty) return;
     const root = this.nodes.allocate();
     this.nodes.aclRef[root] = this.acls.acquire(OPEN_ACL_UNSAFE);
     this.nodes.data[root] = '';
@@ -59,12 +81,21 @@ export class DataTree {
     this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
   }
 
+  /** A tree without even a root, to be filled by `restoreNode` from a snapshot. */
+  static blank(options: DataTreeOptions): DataTree {
+    const tree = new DataTree(options, true);
+    tree.restorePathLengths = [];
+    return tree;
+  }
+
   /** System nodes have an all-zero Stat, as in Apache ZooKeeper. */
   private addSystemNode(path: string, acl: readonly ACL[]): void {
     const parent = this.lookup(parentOf(path));
     const node = this.nodes.allocate();
     this.nodes.aclRef[node] = this.acls.acquire(acl);
     this.nodes.data[node] = '';
+    this.nodes.parent[node] = parent;
+    this.nodes.name[node] = nameOf(path);
     this.childMap(parent).set(nameOf(path), node);
     this.approximateDataSize += path.length;
   }
@@ -145,6 +176,14 @@ export class DataTree {
     return ownerKind(this.nodes.owner[node]!, this.options.extendedTypesEnabled);
   }
 
+  /** The full path of a node, rebuilt from the parent and name columns. */
+  pathOf(node: number): string {
+    if (node === ROOT_NODE) return '/';
+    let path = '';
+    for (let id = node; id !== ROOT_NODE; id = this.nodes.parent[id]!) path = `/${this.nodes.name[id]}${path}`;
+    return path;
+  }
+
   childrenOf(node: number): string[] {
     const kids = this.nodes.children[node];
     return kids === undefined ? [] : [...kids.keys()];
@@ -201,6 +240,8 @@ export class DataTree {
     n.owner[node] = owner;
     n.aclRef[node] = this.acls.acquire(acl);
     n.data[node] = data;
+    n.parent[node] = parent;
+    n.name[node] = name;
     siblings.set(name, node);
     this.approximateDataSize += path.length + (data?.length ?? 0);
     this.indexOwner(path, owner, true);
@@ -300,6 +341,49 @@ export class DataTree {
       if (node === -1 || this.nodes.owner[node] !== sessionId) continue;
       this.deleteNode(path, zxid);
     }
+  }
+
+  // ---- restoring from a snapshot ----
+
+  /**
+   * Adds the snapshot's node number `id` (nodes arrive parents first, so ids
+   * are allocated in order). `parent` is −1 for the root.
+   */
+  restoreNode(id: number, parent: number, name: string, data: NodeData, stat: RestoredStat): void {
+    const pathLengths = this.restorePathLengths;
+    if (pathLengths === null) throw new Error('restoreNode outside a restore');
+    const n = this.nodes;
+    const node = n.allocate();
+    if (node !== id || (id === ROOT_NODE) !== (parent === -1) || parent >= id) {
+      throw new KeeperError(ErrorCode.DataInconsistency, name, `snapshot node ${id} has parent ${parent}`);
+    }
+    n.czxid[node] = stat.czxid;
+    n.mzxid[node] = stat.mzxid;
+    n.pzxid[node] = stat.pzxid;
+    n.ctime[node] = stat.ctime;
+    n.mtime[node] = stat.mtime;
+    n.version[node] = stat.version;
+    n.cversion[node] = stat.cversion;
+    n.aversion[node] = stat.aversion;
+    n.owner[node] = stat.owner;
+    n.aclRef[node] = stat.aclRef;
+    this.acls.addUse(stat.aclRef);
+    n.data[node] = data;
+    if (parent === -1) {
+      pathLengths[node] = 1;
+    } else {
+      n.parent[node] = parent;
+      n.name[node] = name;
+      this.childMap(parent).set(name, node);
+      pathLengths[node] = (parent === ROOT_NODE ? 0 : pathLengths[parent]!) + 1 + name.length;
+    }
+    this.approximateDataSize += pathLengths[node]! + (data?.length ?? 0);
+    if (stat.owner !== PERSISTENT_OWNER) this.indexOwner(this.pathOf(node), stat.owner, true);
+  }
+
+  finishRestore(zxid: number): void {
+    this.restorePathLengths = null;
+    this.lastProcessedZxid = zxid;
   }
 
   // ---- watches ----

@@ -33,8 +33,8 @@ export class ZkDatabase {
   readonly tree: DataTree;
   readonly sessions = new Map<bigint, SessionRecord>();
 
-  constructor(options: DataTreeOptions) {
-    this.tree = new DataTree(options);
+  constructor(options: DataTreeOptions, tree?: DataTree) {
+    this.tree = tree ?? new DataTree(options);
   }
 
   get lastZxid(): number {

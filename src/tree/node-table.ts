@@ -10,6 +10,10 @@
  */
 
 const INITIAL_CAPACITY = 1024;
+/** `parent` of the root. */
+export const NO_PARENT = -1;
+/** `parent` of an unused id. */
+export const FREE_NODE = -2;
 
 export class NodeTable {
   czxid = new Float64Array(INITIAL_CAPACITY);
@@ -23,6 +27,13 @@ export class NodeTable {
   aversion = new Int32Array(INITIAL_CAPACITY);
   aclRef = new Int32Array(INITIAL_CAPACITY);
   owner = new BigInt64Array(INITIAL_CAPACITY);
+  /**
+   * The parent's id and the node's name. With them the columns alone describe
+   * the whole tree, so a snapshot can copy the columns in one go and write
+   * them out later while the tree keeps changing.
+   */
+  parent = new Int32Array(INITIAL_CAPACITY).fill(FREE_NODE);
+  readonly name: string[] = [];
   readonly data: (string | null)[] = [];
   readonly children: (Map<string, number> | undefined)[] = [];
 
@@ -33,6 +44,11 @@ export class NodeTable {
 
   get size(): number {
     return this.live;
+  }
+
+  /** One past the highest id ever allocated: the columns' used length. */
+  get highWater(): number {
+    return this.nextUnused;
   }
 
   /** Returns a fresh node id with zeroed metadata, no data and no children. */
@@ -49,6 +65,8 @@ export class NodeTable {
     this.aversion[id] = 0;
     this.aclRef[id] = 0;
     this.owner[id] = 0n;
+    this.parent[id] = NO_PARENT;
+    this.name[id] = '';
     this.data[id] = null;
     this.children[id] = undefined;
     this.live++;
@@ -56,6 +74,8 @@ export class NodeTable {
   }
 
   release(id: number): void {
+    this.parent[id] = FREE_NODE;
+    this.name[id] = '';
     this.data[id] = null;
     this.children[id] = undefined;
     this.freeIds.push(id);
@@ -73,6 +93,8 @@ export class NodeTable {
     this.cversion = growInt32(this.cversion, capacity);
     this.aversion = growInt32(this.aversion, capacity);
     this.aclRef = growInt32(this.aclRef, capacity);
+    this.parent = growInt32(this.parent, capacity);
+    this.parent.fill(FREE_NODE, this.capacity);
     const owner = new BigInt64Array(capacity);
     owner.set(this.owner);
     this.owner = owner;
