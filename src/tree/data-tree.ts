@@ -76,9 +76,13 @@ export class DataTree {
     const root = this.nodes.allocate();
     this.nodes.aclRef[root] = this.acls.acquire(OPEN_ACL_UNSAFE);
     this.nodes.data[root] = '';
+    this.approximateDataSize = '/'.length;
     this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
+    // ZooKeeper restricts /zookeeper/config with setACL(path, READ_ACL_UNSAFE, -1),
+    // which stores the -1 as its aversion; clients see aversion -1 there.
+    this.nodes.aversion[this.lookup(CONFIG_PATH)] = -1;
   }
 
   /** A tree without even a root, to be filled by `restoreNode` from a snapshot. */
