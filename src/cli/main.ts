@@ -5,6 +5,11 @@ import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { ZkServer } from '../server/zk-server.js';
 import { ZKTS_VERSION } from '../server/four-letter-words.js';
+import type { ToolOutput } from '../storage/tools/describe.js';
+import { runImport } from '../storage/tools/import.js';
+import { runLogTool } from '../storage/tools/log-tool.js';
+import { runSnapshotTool } from '../storage/tools/snapshot-tool.js';
+import { runVerify } from '../storage/tools/verify.js';
 
 async function runServer(configPath: string | undefined): Promise<void> {
   let loaded;
@@ -45,6 +50,21 @@ async function runServer(configPath: string | undefined): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/**
+ * Output for the storage tools. A reader that goes away (`zkts log f | head`)
+ * ends the tool quietly instead of with an EPIPE error.
+ */
+function toolOutput(): ToolOutput {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  return {
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+  };
+}
+
 const program = new Command();
 program.name('zkts').description('A ZooKeeper-compatible coordination service').version(ZKTS_VERSION);
 program
@@ -52,5 +72,38 @@ program
   .description('run a server (embedded defaults when no zoo.cfg is given)')
   .argument('[config]', 'path to a zoo.cfg')
   .action(runServer);
+program
+  .command('log')
+  .description('print what a zkts log segment holds; exit 1 if it is corrupt (a torn tail is not)')
+  .argument('<segment>', 'a log segment file (<dataLogDir>/zkts/log.<zxid>)')
+  .option('--json', 'one JSON object per transaction')
+  .action((segment: string, options: { json?: boolean }) => {
+    process.exitCode = runLogTool(segment, { json: options.json === true }, toolOutput());
+  });
+program
+  .command('snapshot')
+  .description('print what a zkts snapshot holds; exit 1 if it is damaged')
+  .argument('<snapshot>', 'a snapshot file (<dataDir>/zkts/snapshot.<zxid>)')
+  .option('--json', 'JSON lines: the header, then sessions, ACL lists and znodes')
+  .action((snapshot: string, options: { json?: boolean }) => {
+    process.exitCode = runSnapshotTool(snapshot, { json: options.json === true }, toolOutput());
+  });
+program
+  .command('verify')
+  .description('check every snapshot, log segment and zxid of a zkts data directory; exit 1 on corruption')
+  .argument('<dataDir>', 'the dataDir of the server')
+  .option('--dataLogDir <dir>', 'the dataLogDir, when it differs from dataDir')
+  .action((dataDir: string, options: { dataLogDir?: string }) => {
+    process.exitCode = runVerify(dataDir, options, toolOutput());
+  });
+program
+  .command('import')
+  .description("convert Apache ZooKeeper's data (version-2 snapshots and txn logs) into a new zkts data directory")
+  .argument('<zookeeperDataDir>', 'the dataDir of the ZooKeeper server (holding version-2)')
+  .option('--dataLogDir <dir>', "ZooKeeper's dataLogDir, when it differs from its dataDir")
+  .requiredOption('--to <zktsDataDir>', 'the zkts dataDir to write (its zkts directory must be empty or absent)')
+  .action(async (zkDataDir: string, options: { dataLogDir?: string; to: string }) => {
+    process.exitCode = await runImport(zkDataDir, options, toolOutput());
+  });
 
 await program.parseAsync(process.argv);
