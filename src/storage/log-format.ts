@@ -32,11 +32,13 @@ export class CorruptionError extends Error {
   constructor(
     readonly file: string,
     readonly offset: number,
-    reason: string,
+    readonly reason: string,
+    /** The zkts command that shows the file: `log` for segments, `snapshot` for snapshots. */
+    inspectWith: 'log' | 'snapshot' = 'log',
   ) {
     super(
       `${file} is corrupt at offset ${offset}: ${reason}. zkts will not start rather than silently drop data; ` +
-        `inspect the file with \`zkts log ${file}\` (or \`zkts verify <dataDir>\`) and restore it from a replica or backup`,
+        `inspect the file with \`zkts ${inspectWith} ${file}\` (or \`zkts verify <dataDir>\`) and restore it from a replica or backup`,
     );
   }
 }

@@ -15,6 +15,7 @@ import { ZkDatabase } from '../tree/database.js';
 import { fsyncDir, listLogSegments, listSnapshots, type NamedFile } from './files.js';
 import { CorruptionError, scanSegment } from './log-format.js';
 import { loadSnapshot } from './snapshot.js';
+import { zxidFollows } from './zxid.js';
 
 export interface RecoveryOptions {
   snapshotDir: string;
@@ -94,8 +95,7 @@ function decodeRecord(file: string, offset: number, bytes: Buffer): Txn {
 
 /** Zxids rise by one within an epoch; a new epoch starts its counter again. */
 function checkContinuity(file: string, offset: number, previous: number, zxid: number): void {
-  const sameEpoch = Math.floor(zxid / 0x100000000) === Math.floor(previous / 0x100000000);
-  if (zxid <= previous || (sameEpoch && zxid !== previous + 1)) {
+  if (!zxidFollows(previous, zxid)) {
     throw new CorruptionError(
       file,
       offset,

@@ -1,13 +1,13 @@
 /**
  * Snapshots: the whole database (sessions, ACLs, every znode) at one zxid.
  *
- * Taking one does not stop the server. `captureSnapshot` copies the node
- * table's columns — typed-array copies and shallow copies of the name and
- * data arrays (strings are immutable) — which takes milliseconds even for a
- * million znodes; `writeSnapshot` then encodes that frozen copy in slices,
- * yielding to the event loop between them, into a temporary file that is
- * fsynced and renamed. Unlike ZooKeeper's fuzzy snapshots this one is exact:
- * recovery replays the log strictly after its zxid.
+ * Taking one does not stop the server. `captureSnapshot` starts an exact,
+ * copy-on-write copy of the node table's columns (ColumnCopy) and of the
+ * small session and ACL tables; `writeSnapshot` finishes that copy a slice at
+ * a time and then encodes it in slices, yielding to the event loop between
+ * slices, into a temporary file that is fsynced and renamed. Unlike
+ * ZooKeeper's fuzzy snapshots this one is exact: recovery replays the log
+ * strictly after its zxid.
  *
  * Layout: header, sessions, ACL lists, then znodes in depth-first order (a
  * parent before its children, each naming its parent by position), then a
@@ -20,6 +20,8 @@ import { JuteError, JuteReader, JuteWriter, record, vector } from '../jute/mod.j
 import { ACL } from '../protocol/records.js';
 import { DataTree } from '../tree/data-tree.js';
 import { ZkDatabase, type SessionRecord } from '../tree/database.js';
+import type { ColumnCopy } from '../tree/column-copy.js';
+import type { NodeTable } from '../tree/node-table.js';
 import { NO_PARENT } from '../tree/node-table.js';
 import { CorruptionError } from './log-format.js';
 import { TEMP_SUFFIX, fsyncDir } from './files.js';
@@ -30,6 +32,8 @@ const FORMAT_VERSION = 1;
 const TRAILER_BYTES = TRAILER_MAGIC.length + 4;
 /** Encoded bytes per slice written between yields to the event loop. */
 const SLICE_BYTES = 1 << 20;
+/** Znodes copied per slice of the column copy (a few milliseconds). */
+const COPY_SLICE_NODES = 64 * 1024;
 
 const SnapshotHeader = record('SnapshotHeader', {
   version: 'int',
@@ -60,50 +64,35 @@ const SnapshotNode = record('SnapshotNode', {
   aclRef: 'int',
 });
 
-/** A frozen copy of the database, taken between two transactions. */
+/** The database as it was between two transactions, being copied. */
 export interface SnapshotCapture {
   zxid: number;
-  nodeCount: number;
-  czxid: Float64Array;
-  mzxid: Float64Array;
-  pzxid: Float64Array;
-  ctime: Float64Array;
-  mtime: Float64Array;
-  version: Int32Array;
-  cversion: Int32Array;
-  aversion: Int32Array;
-  aclRef: Int32Array;
-  parent: Int32Array;
-  owner: BigInt64Array;
-  name: string[];
-  data: (string | null)[];
+  columns: ColumnCopy;
+  table: NodeTable;
   sessions: SessionRecord[];
   acls: { ref: number; acl: readonly ACL[] }[];
 }
 
-/** Copies what a snapshot needs; cheap enough to run between two requests. */
+/** Starts a snapshot of the database as it is now; cheap enough to run between two requests. */
 export function captureSnapshot(db: ZkDatabase): SnapshotCapture {
-  const n = db.tree.nodes;
-  const used = n.highWater;
+  const table = db.tree.nodes;
   return {
     zxid: db.lastZxid,
-    nodeCount: n.size,
-    czxid: n.czxid.slice(0, used),
-    mzxid: n.mzxid.slice(0, used),
-    pzxid: n.pzxid.slice(0, used),
-    ctime: n.ctime.slice(0, used),
-    mtime: n.mtime.slice(0, used),
-    version: n.version.slice(0, used),
-    cversion: n.cversion.slice(0, used),
-    aversion: n.aversion.slice(0, used),
-    aclRef: n.aclRef.slice(0, used),
-    parent: n.parent.slice(0, used),
-    owner: n.owner.slice(0, used),
-    name: n.name.slice(0, used),
-    data: n.data.slice(0, used),
+    columns: table.beginCopy(),
+    table,
     sessions: [...db.sessions.values()],
     acls: db.tree.acls.entries(),
   };
+}
+
+/** Finishes the column copy a slice at a time, letting requests run in between. */
+async function completeCopy(capture: SnapshotCapture): Promise<ColumnCopy> {
+  try {
+    while (!capture.columns.step(COPY_SLICE_NODES)) await new Promise<void>((resolve) => setImmediate(resolve));
+  } finally {
+    capture.table.endCopy(capture.columns);
+  }
+  return capture.columns;
 }
 
 /** Node ids in depth-first order (parents first), from the parent column alone. */
@@ -141,6 +130,7 @@ export interface SnapshotWriteResult {
  * being served.
  */
 export async function writeSnapshot(capture: SnapshotCapture, file: string): Promise<SnapshotWriteResult> {
+  const columns = await completeCopy(capture);
   const temp = file + TEMP_SUFFIX;
   const fd = openSync(temp, 'w');
   let written = 0;
@@ -160,16 +150,16 @@ export async function writeSnapshot(capture: SnapshotCapture, file: string): Pro
       createdAt: Date.now(),
       sessionCount: capture.sessions.length,
       aclCount: capture.acls.length,
-      nodeCount: capture.nodeCount,
+      nodeCount: columns.nodeCount,
     });
     for (const s of capture.sessions) SnapshotSession.encode(w, { id: s.id, timeoutMs: s.timeoutMs, password: s.password });
     for (const a of capture.acls) SnapshotAcl.encode(w, a);
-    const order = depthFirstOrder(capture.parent, capture.nodeCount);
-    const position = new Int32Array(capture.parent.length);
+    const order = depthFirstOrder(columns.parent, columns.nodeCount);
+    const position = new Int32Array(columns.used);
     for (let i = 0; i < order.length; i++) {
       const id = order[i]!;
       position[id] = i;
-      encodeNode(w, capture, id, position);
+      encodeNode(w, columns, id, position);
       if (w.length >= SLICE_BYTES) {
         flush();
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -187,10 +177,10 @@ export async function writeSnapshot(capture: SnapshotCapture, file: string): Pro
   }
   renameSync(temp, file);
   fsyncDir(dirname(file));
-  return { bytes: written, nodes: capture.nodeCount };
+  return { bytes: written, nodes: columns.nodeCount };
 }
 
-function encodeNode(w: JuteWriter, c: SnapshotCapture, id: number, position: Int32Array): void {
+function encodeNode(w: JuteWriter, c: ColumnCopy, id: number, position: Int32Array): void {
   const parent = c.parent[id]!;
   SnapshotNode.encode(w, {
     parent: parent === NO_PARENT ? -1 : position[parent]!,
@@ -220,14 +210,14 @@ export interface SnapshotSummary {
 /** Checks the trailer and checksum of a snapshot held in memory; returns where its body ends. */
 function verifiedBodyEnd(file: string, buf: Buffer): number {
   if (buf.length < SNAPSHOT_MAGIC.length + TRAILER_BYTES || !buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
-    throw new CorruptionError(file, 0, 'not a zkts snapshot (bad magic or too short)');
+    throw new CorruptionError(file, 0, 'not a zkts snapshot (bad magic or too short)', 'snapshot');
   }
   const bodyEnd = buf.length - TRAILER_BYTES;
   if (!buf.subarray(bodyEnd, bodyEnd + TRAILER_MAGIC.length).equals(TRAILER_MAGIC)) {
-    throw new CorruptionError(file, bodyEnd, 'the snapshot trailer is missing (incomplete write?)');
+    throw new CorruptionError(file, bodyEnd, 'the snapshot trailer is missing (incomplete write?)', 'snapshot');
   }
   if (crc32(buf.subarray(0, bodyEnd)) !== buf.readUInt32BE(bodyEnd + TRAILER_MAGIC.length)) {
-    throw new CorruptionError(file, bodyEnd, 'snapshot checksum mismatch');
+    throw new CorruptionError(file, bodyEnd, 'snapshot checksum mismatch', 'snapshot');
   }
   return bodyEnd;
 }
@@ -257,7 +247,7 @@ export function loadSnapshot(file: string, options: { extendedTypesEnabled: bool
     db.tree.finishRestore(header.zxid);
     return db;
   } catch (e) {
-    if (e instanceof JuteError) throw new CorruptionError(file, r.offset, `malformed snapshot: ${e.message}`);
+    if (e instanceof JuteError) throw new CorruptionError(file, r.offset, `malformed snapshot: ${e.message}`, 'snapshot');
     throw e;
   }
 }

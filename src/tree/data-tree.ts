@@ -232,6 +232,7 @@ export class DataTree {
     // Replaying a txn log over a fuzzy snapshot can meet a parent that is
     // already ahead; never move its cversion and pzxid backwards.
     if (newCVersion > n.cversion[parent]!) {
+      n.willChange(parent);
       n.cversion[parent] = newCVersion;
       n.pzxid[parent] = zxid;
     }
@@ -262,7 +263,10 @@ export class DataTree {
     const name = nameOf(path);
     const node = siblings?.get(name);
     // A replayed delete may find the child already gone; pzxid still moves.
-    if (zxid > this.nodes.pzxid[parent]!) this.nodes.pzxid[parent] = zxid;
+    if (zxid > this.nodes.pzxid[parent]!) {
+      this.nodes.willChange(parent);
+      this.nodes.pzxid[parent] = zxid;
+    }
     if (node === undefined) throw new KeeperError(ErrorCode.NoNode, path);
     if (this.nodes.children[node]?.size) throw new KeeperError(ErrorCode.NotEmpty, path);
     siblings!.delete(name);
@@ -308,6 +312,7 @@ export class DataTree {
     if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
     const n = this.nodes;
     this.approximateDataSize += (data?.length ?? 0) - (n.data[node]?.length ?? 0);
+    n.willChange(node);
     n.data[node] = data;
     n.mtime[node] = time;
     n.mzxid[node] = zxid;
@@ -322,6 +327,7 @@ export class DataTree {
     const n = this.nodes;
     const ref = this.acls.acquire(acl);
     this.acls.release(n.aclRef[node]!);
+    n.willChange(node);
     n.aclRef[node] = ref;
     n.aversion[node] = aversion;
     return node;
@@ -332,6 +338,7 @@ export class DataTree {
     const node = this.lookup(path);
     if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
     if (cversion > this.nodes.cversion[node]!) {
+      this.nodes.willChange(node);
       this.nodes.cversion[node] = cversion;
       this.nodes.pzxid[node] = zxid;
     }

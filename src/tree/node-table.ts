@@ -9,6 +9,8 @@
  * byte container V8 offers, and children as a name → id map per parent.
  */
 
+import { ColumnCopy } from './column-copy.js';
+
 const INITIAL_CAPACITY = 1024;
 /** `parent` of the root. */
 export const NO_PARENT = -1;
@@ -41,6 +43,27 @@ export class NodeTable {
   private nextUnused = 0;
   private readonly freeIds: number[] = [];
   private live = 0;
+  /** A snapshot copy in progress, which must see a node before it changes. */
+  private copy: ColumnCopy | null = null;
+
+  /**
+   * Starts an exact copy of the columns as they are now; advance it with
+   * `step` until done, then `endCopy`. Only one copy runs at a time.
+   */
+  beginCopy(): ColumnCopy {
+    if (this.copy !== null) throw new Error('a column copy is already in progress');
+    this.copy = new ColumnCopy(this);
+    return this.copy;
+  }
+
+  endCopy(copy: ColumnCopy): void {
+    if (this.copy === copy) this.copy = null;
+  }
+
+  /** Must be called before any column of node `id` changes. */
+  willChange(id: number): void {
+    if (this.copy !== null) this.copy.preserve(id);
+  }
 
   get size(): number {
     return this.live;
@@ -55,6 +78,7 @@ export class NodeTable {
   allocate(): number {
     const id = this.freeIds.pop() ?? this.nextUnused++;
     if (id >= this.capacity) this.grow();
+    this.willChange(id);
     this.czxid[id] = 0;
     this.mzxid[id] = 0;
     this.pzxid[id] = 0;
@@ -74,6 +98,7 @@ export class NodeTable {
   }
 
   release(id: number): void {
+    this.willChange(id);
     this.parent[id] = FREE_NODE;
     this.name[id] = '';
     this.data[id] = null;
