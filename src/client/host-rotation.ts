@@ -8,6 +8,9 @@
  * `initialDelayMs` up to the cap, with jitter so that many clients cut off
  * together do not return in lockstep. The first attempt after a connection
  * loss also waits a random fraction of `initialDelayMs`, for the same reason.
+ *
+ * While connected to a read-only server the session probes the others in
+ * turn (`other`) and moves to the first that serves writes (`prefer`).
  */
 import type { ServerAddress } from './connect-string.js';
 
@@ -22,6 +25,7 @@ export class HostRotation {
   /** Attempts since the last successful connection. */
   private attempts = 0;
   private hasConnected = false;
+  private probeIndex = -1;
 
   constructor(
     servers: readonly ServerAddress[],
@@ -48,6 +52,22 @@ export class HostRotation {
     this.index = (this.index + 1) % this.servers.length;
     const attempt = this.attempts++;
     return { server, delayMs: Math.min(capMs, this.delayBefore(attempt)) };
+  }
+
+  /** Any server of the list but the given one, in turn (for probing while connected to that one). */
+  other(than: ServerAddress): ServerAddress | null {
+    if (this.servers.length < 2) return null;
+    this.probeIndex = (this.probeIndex + 1) % this.servers.length;
+    const server = this.servers[this.probeIndex]!;
+    return server === than ? this.other(than) : server;
+  }
+
+  /** The next attempt goes to this server (one of the list). */
+  prefer(server: ServerAddress): void {
+    const index = this.servers.indexOf(server);
+    if (index === -1) return;
+    this.index = index;
+    this.attempts = 0;
   }
 
   /** A connection succeeded: the next loss starts a new sequence of attempts. */

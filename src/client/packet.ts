@@ -7,7 +7,7 @@
  */
 import type { JuteReader, JuteWriter } from '../jute/mod.js';
 import { ErrorCode, KeeperError } from './errors.js';
-import type { WatchCallback } from './types.js';
+import type { CallOptions, WatchCallback } from './types.js';
 
 /** Reads a successful reply's body (or, for `toleratedError`, the empty reply) into the call's result. */
 export type ReplyReader<T> = (reader: JuteReader, err: number) => T;
@@ -19,26 +19,16 @@ export interface WatchRequest {
   callback: WatchCallback;
 }
 
-export class Packet<T = unknown> {
-  xid = 0;
+/** A promise's settle functions, with an optional abort signal and timeout that settle it early. */
+export class Pending<T> {
   settled = false;
-  /** An error code that is an answer rather than a failure (exists: NoNode). */
-  toleratedError: number = ErrorCode.Ok;
-  watch: WatchRequest | null = null;
-  /** closeSession must still go out after close() refused new requests. */
-  allowedWhileClosing = false;
   private cleanup: (() => void) | null = null;
 
   constructor(
-    readonly opcode: number,
-    readonly encodeBody: ((w: JuteWriter) => void) | null,
-    readonly readReply: ReplyReader<T>,
-    /** The path as the caller gave it, for errors. */
-    readonly path: string | undefined,
     private readonly onResolve: (value: T) => void,
     private readonly onReject: (error: unknown) => void,
-    /** A fixed xid (setWatches uses −8); 0 means the next request xid. */
-    readonly fixedXid = 0,
+    /** The path as the caller gave it, for errors. */
+    readonly path: string | undefined,
   ) {}
 
   /** Settles the promise early when the signal aborts or the timeout passes. */
@@ -50,7 +40,10 @@ export class Packet<T = unknown> {
     let timer: NodeJS.Timeout | undefined;
     const onAbort = (): void => this.fail(signal!.reason);
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => this.fail(new KeeperError(ErrorCode.RequestTimeout, this.path, `no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => this.fail(new KeeperError(ErrorCode.RequestTimeout, this.path, `no answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     this.cleanup = () => {
@@ -76,6 +69,68 @@ export class Packet<T = unknown> {
     }
     return true;
   }
+}
+
+/** What the session needs of a request, whatever its result type. */
+export interface Request {
+  readonly opcode: number;
+  /** A fixed xid (setWatches uses −8); 0 means the next request xid. */
+  readonly fixedXid: number;
+  readonly encodeBody: ((w: JuteWriter) => void) | null;
+  readonly path: string | undefined;
+  readonly settled: boolean;
+  /** closeSession must still go out after close() refused new requests. */
+  readonly allowedWhileClosing: boolean;
+  /** An error code that is an answer rather than a failure (exists: NoNode). */
+  readonly toleratedError: number;
+  readonly watch: WatchRequest | null;
+  xid: number;
+  fail(error: unknown): void;
+  /** Reads the reply's body into the result; throws if it is malformed. */
+  read(reader: JuteReader, err: number): void;
+  /** Resolves with what read() produced. */
+  resolve(): void;
+}
+
+export class Packet<T> extends Pending<T> implements Request {
+  xid = 0;
+  toleratedError: number = ErrorCode.Ok;
+  watch: WatchRequest | null = null;
+  allowedWhileClosing = false;
+  private result: T | undefined;
+
+  constructor(
+    readonly opcode: number,
+    readonly encodeBody: ((w: JuteWriter) => void) | null,
+    private readonly readReply: ReplyReader<T>,
+    path: string | undefined,
+    onResolve: (value: T) => void,
+    onReject: (error: unknown) => void,
+    readonly fixedXid = 0,
+  ) {
+    super(onResolve, onReject, path);
+  }
+
+  read(reader: JuteReader, err: number): void {
+    this.result = this.readReply(reader, err);
+  }
+
+  resolve(): void {
+    this.succeed(this.result as T);
+  }
+}
+
+/** The promise, or one that also rejects on the options' abort signal or timeout. */
+export function withDeadline<T>(promise: Promise<T>, options: CallOptions, path?: string): Promise<T> {
+  if (options.signal === undefined && options.timeoutMs === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const pending = new Pending<T>(resolve, reject, path);
+    pending.watchDeadline(options.signal, options.timeoutMs);
+    promise.then(
+      (value) => pending.succeed(value),
+      (error: unknown) => pending.fail(error),
+    );
+  });
 }
 
 export function ignore(): void {}
