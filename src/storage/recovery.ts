@@ -15,7 +15,7 @@ import { ZkDatabase } from '../tree/database.js';
 import { fsyncDir, listLogSegments, listSnapshots, type NamedFile } from './files.js';
 import { CorruptionError, scanSegment } from './log-format.js';
 import { loadSnapshot } from './snapshot.js';
-import { zxidFollows } from './zxid.js';
+import { zxidFollows } from '../protocol/zxid.js';
 
 export interface RecoveryOptions {
   snapshotDir: string;

@@ -35,7 +35,7 @@ import {
   type ZkSnapshot,
 } from '../zk-format.js';
 import { hexZxid, type ToolOutput } from './describe.js';
-import { zxidFollows } from '../zxid.js';
+import { zxidFollows } from '../../protocol/zxid.js';
 
 /** Imported TTL nodes must be recognised as such while the tree is built. */
 const TREE_OPTIONS = { extendedTypesEnabled: true };

@@ -20,7 +20,7 @@ import { CorruptionError, scanSegment } from '../log-format.js';
 import { segmentsAfter } from '../recovery.js';
 import { loadSnapshot } from '../snapshot.js';
 import { ZK_VERSION_DIR } from '../zk-format.js';
-import { zxidFollows } from '../zxid.js';
+import { zxidFollows } from '../../protocol/zxid.js';
 import { hexZxid, type ToolOutput } from './describe.js';
 
 export interface VerifyReport {
