@@ -38,7 +38,8 @@ export interface Outstanding {
 export interface ConnectionHost {
   readonly maxFrameBytes: number;
   readonly skipACL: boolean;
-  onFirstBytes(conn: ClientConnection, first4: Buffer): boolean;
+  /** The first bytes received (at least 4): true if they were a four-letter word, now answered. */
+  onFirstBytes(conn: ClientConnection, firstBytes: Buffer): boolean;
   onConnectFrame(conn: ClientConnection, frame: Buffer): void;
   onRequestFrame(conn: ClientConnection, frame: Buffer): void;
   drain(conn: ClientConnection): void;
@@ -105,6 +106,11 @@ export class ClientConnection implements Watcher {
     socket.on('close', () => this.close());
   }
 
+  /** True once the connection is closed or closing: nothing more is to be answered on it. */
+  get closing(): boolean {
+    return this.state === 'closed' || this.closeAfterFlush;
+  }
+
   get outstandingCount(): number {
     return this.queue.length - this.queueHead;
   }
@@ -119,7 +125,7 @@ export class ClientConnection implements Watcher {
       }
       this.prefix = null;
       this.state = 'handshake';
-      if (this.host.onFirstBytes(this, data.subarray(0, 4))) {
+      if (this.host.onFirstBytes(this, data)) {
         this.isFourLetterWord = true;
         return;
       }

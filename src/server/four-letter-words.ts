@@ -7,6 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { cpus, hostname, platform, release, arch, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { FOUR_LETTER_WORDS, describeConfig, formatConf, type ServerConfig } from './config.js';
 import type { ClientConnection } from './connection.js';
 import type { ZkDatabase } from '../tree/database.js';
@@ -39,7 +40,7 @@ export function isFourLetterWord(word: string): boolean {
 }
 
 /** The full response to `word`, or the whitelist refusal. */
-export function runFourLetterWord(word: string, server: ServerView): string {
+export function runFourLetterWord(word: string, server: ServerView, argument?: Buffer): string {
   if (!server.config.fourLetterWords.has(word)) return `${word} is not executed because it is not in the whitelist.\n`;
   switch (word) {
     case 'ruok':
@@ -81,9 +82,12 @@ export function runFourLetterWord(word: string, server: ServerView): string {
     case 'mntr':
       return monitor(server);
     case 'gtmk':
-      return `${server.traceMask}\n`;
+      return `${server.traceMask}`;
     case 'stmk':
-      return `${server.traceMask}\n`;
+      // The new mask is the 8 bytes after the word; ZooKeeper closes without output when they are missing.
+      if (argument === undefined || argument.length < 8) return '';
+      server.traceMask = argument.readBigInt64BE(0);
+      return `${server.traceMask}`;
     case 'hash':
       return '';
     default:
@@ -96,7 +100,7 @@ function serverSummary(server: ServerView, withClients: boolean): string {
   let out = `Zookeeper version: ${FULL_VERSION}\n`;
   if (withClients) {
     out += 'Clients:\n';
-    for (const conn of processor.connections) out += `${connectionInfo(conn, true)}\n\n`;
+    for (const conn of processor.connections) out += `${connectionInfo(conn, true)}\n`;
     out += '\n';
   }
   out += `Latency min/avg/max: ${stats.minLatencyMs}/${formatDouble(stats.avgLatencyMs)}/${stats.maxLatencyMs}\n`;
@@ -106,7 +110,7 @@ function serverSummary(server: ServerView, withClients: boolean): string {
   out += `Outstanding: ${processor.outstandingRequests}\n`;
   out += `Zxid: 0x${db.lastZxid.toString(16)}\n`;
   out += `Mode: ${server.mode}\n`;
-  out += `Node count: ${db.tree.nodeCount}\n`;
+  out += `Node count: ${reportedNodeCount(server)}\n`;
   return out;
 }
 
@@ -116,15 +120,26 @@ function formatDouble(n: number): string {
   return Number.isInteger(rounded) ? rounded.toFixed(1) : String(rounded);
 }
 
+/**
+ * The node count as ZooKeeper reports it: its node map also holds the root
+ * under "", so srvr and mntr count one more node than the tree has.
+ */
+function reportedNodeCount(server: ServerView): number {
+  return server.db.tree.nodeCount + 1;
+}
+
 function connectionInfo(conn: ClientConnection, brief: boolean): string {
   const s = conn.stats;
-  let out = ` /${conn.remoteAddress}:${conn.remotePort}[1](queued=${conn.outstandingCount},recved=${s.packetsReceived},sent=${s.packetsSent}`;
+  // The selector interest: 0 for the connection answering this four-letter word, OP_READ (1) for the others.
+  const interest = conn.isFourLetterWord ? 0 : 1;
+  let out = ` /${conn.remoteAddress}:${conn.remotePort}[${interest}](queued=${conn.outstandingCount},recved=${s.packetsReceived},sent=${s.packetsSent}`;
   if (!brief && conn.sessionId !== 0n) {
-    const avg = s.responses === 0 ? 0 : s.totalLatencyMs / s.responses;
+    // A long division in ZooKeeper: the average is whole milliseconds.
+    const avg = s.responses === 0 ? 0 : Math.floor(s.totalLatencyMs / s.responses);
     out += `,sid=0x${conn.sessionId.toString(16)},lop=${s.lastOp},est=${conn.establishedAt},to=${conn.sessionTimeoutMs}`;
     if (s.lastCxid >= 0) out += `,lcxid=0x${s.lastCxid.toString(16)}`;
     out += `,lzxid=0x${s.lastZxid < 0 ? 'ffffffffffffffff' : s.lastZxid.toString(16)},lresp=${s.lastResponseAt}`;
-    out += `,llat=${s.lastLatencyMs},minlat=${s.responses === 0 ? 0 : s.minLatencyMs},avglat=${formatDouble(avg)},maxlat=${s.maxLatencyMs}`;
+    out += `,llat=${s.lastLatencyMs},minlat=${s.responses === 0 ? 0 : s.minLatencyMs},avglat=${avg},maxlat=${s.maxLatencyMs}`;
   }
   return out + ')';
 }
@@ -206,11 +221,20 @@ function watchesByPath(server: ServerView): string {
   return out;
 }
 
+/**
+ * dump: the session expiry queue, the ephemerals, and the connections, each
+ * queue as ZooKeeper's ExpiryQueue.dump prints it: "Sets (buckets)/(entries):",
+ * then per bucket "<n> expire at <date>:" and one tab-indented entry a line.
+ */
 function dump(server: ServerView): string {
   const { db, processor } = server;
+  // Deadlines are on the monotonic clock; dates are printed in wall-clock time.
+  const toWall = (deadline: number): number => Date.now() + (deadline - performance.now());
   let out = 'SessionTracker dump:\n';
-  out += `Session Sets (${db.sessions.size})/(${server.tracker.size}):\n`;
-  for (const session of db.sessions.values()) out += `0x${session.id.toString(16)}\n`;
+  out += 'Session ' + expiryQueueDump(server.tracker.expiryBuckets().map(({ deadline, sessionIds }) => ({
+    wallTime: toWall(deadline),
+    entries: sessionIds.map((id) => `0x${id.toString(16)}`),
+  })));
   out += 'ephemeral nodes dump:\n';
   out += `Sessions with Ephemerals (${db.tree.ephemerals.size}):\n`;
   for (const [sessionId, paths] of db.tree.ephemerals) {
@@ -218,9 +242,46 @@ function dump(server: ServerView): string {
     for (const path of paths) out += `\t${path}\n`;
   }
   out += 'Connections dump:\n';
-  out += `Connections Sets (${processor.connections.size})\n`;
-  for (const conn of processor.connections) out += `0x${conn.sessionId.toString(16)}\n`;
+  // zkts keeps no connection expiry queue; a connection is shown expiring with its session,
+  // or, without one, when ZooKeeper's sessionless-connection timeout would close it.
+  const byTime = new Map<number, string[]>();
+  for (const conn of processor.connections) {
+    const deadline = conn.sessionId === 0n ? undefined : server.tracker.deadlineOf(conn.sessionId);
+    const wallTime = deadline === undefined ? roundUpTo(conn.establishedAt + SESSIONLESS_CONNECTION_TIMEOUT_MS, SESSIONLESS_CONNECTION_TIMEOUT_MS) : toWall(deadline);
+    const entry = `ip: /${conn.remoteAddress}:${conn.remotePort} sessionId: 0x${conn.sessionId.toString(16)}`;
+    byTime.set(wallTime, [...(byTime.get(wallTime) ?? []), entry]);
+  }
+  out += 'Connections ' + expiryQueueDump([...byTime].map(([wallTime, entries]) => ({ wallTime, entries })));
   return out;
+}
+
+/** ZooKeeper closes a connection that has not established a session within 10 s. */
+const SESSIONLESS_CONNECTION_TIMEOUT_MS = 10_000;
+
+function roundUpTo(time: number, interval: number): number {
+  return (Math.floor(time / interval) + 1) * interval;
+}
+
+function expiryQueueDump(buckets: { wallTime: number; entries: string[] }[]): string {
+  const sorted = [...buckets].sort((a, b) => a.wallTime - b.wallTime);
+  const total = sorted.reduce((n, b) => n + b.entries.length, 0);
+  let out = `Sets (${sorted.length})/(${total}):\n`;
+  for (const { wallTime, entries } of sorted) {
+    out += `${entries.length} expire at ${javaDateString(wallTime)}:\n`;
+    for (const entry of entries) out += `\t${entry}\n`;
+  }
+  return out;
+}
+
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** java.util.Date.toString() of a UTC JVM: "Sat Nov 28 07:16:19 UTC 2026". */
+function javaDateString(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  return `${DAY_NAMES[d.getUTCDay()]} ${MONTH_NAMES[d.getUTCMonth()]} ${two(d.getUTCDate())} ${time} UTC ${d.getUTCFullYear()}`;
 }
 
 function monitor(server: ServerView): string {
@@ -238,7 +299,7 @@ function monitor(server: ServerView): string {
     ['packets_sent', stats.packetsSent],
     ['num_alive_connections', processor.connections.size],
     ['outstanding_requests', processor.outstandingRequests],
-    ['znode_count', tree.nodeCount],
+    ['znode_count', reportedNodeCount(server)],
     ['watch_count', tree.dataWatches.watchCount + tree.childWatches.watchCount],
     ['ephemerals_count', ephemeralsCount],
     ['approximate_data_size', tree.approximateDataSize],

@@ -106,6 +106,11 @@ export class RequestPreparer {
     return this.nextTxn(ctx, time, body);
   }
 
+  /** A write whose body could not be decoded: an error txn answered with MarshallingError. */
+  prepareMalformed(ctx: RequestContext, time: number): Txn {
+    return this.nextTxn(ctx, time, { type: OpCode.error, error: { err: ErrorCode.MarshallingError } });
+  }
+
   prepareCreateSession(sessionId: bigint, timeoutMs: number, password: Buffer, time: number): Txn {
     const ctx = { sessionId, cxid: 0, authIds: [] };
     return this.nextTxn(ctx, time, { type: OpCode.createSession, createSession: { timeOut: timeoutMs, passwd: password } });
@@ -336,6 +341,11 @@ export class RequestPreparer {
         if (failed) {
           bodies.push({ type: OpCode.error, error: { err: ErrorCode.RuntimeInconsistency } });
           continue;
+        }
+        if (op.type === OpCode.getData || op.type === OpCode.getChildren) {
+          // ZooKeeper's prep cannot make a txn of a read op and fails the whole multi.
+          this.rollBack(undo);
+          return { type: OpCode.error, error: { err: ErrorCode.MarshallingError } };
         }
         try {
           bodies.push(this.prepareMultiOp(ctx, op, zxid));

@@ -46,7 +46,7 @@ import {
 } from '../protocol/records.js';
 import { decodeRequest, isKnownClientOpcode, isWriteRequest, type Request } from '../protocol/requests.js';
 import type { Txn } from '../protocol/txn.js';
-import { SUPER_ID, aclPermits, digestOf, maskDigests } from '../tree/acl.js';
+import { SUPER_ID, aclPermits, digestOf, maskDigests, orderLikeZooKeeperAuthSet } from '../tree/acl.js';
 import { ROOT_NODE, type NodeData } from '../tree/data-tree.js';
 import type { TxnResult, ZkDatabase } from '../tree/database.js';
 import { WatchMode } from '../tree/watches.js';
@@ -69,11 +69,27 @@ export interface ProcessorDeps {
   /** Milliseconds on a monotonic clock (session deadlines, latencies). */
   monotonicNow: () => number;
   /** Handles a four-letter word if `word` is one; returns false otherwise. */
-  fourLetterWord: (conn: ClientConnection, word: string) => boolean;
+  fourLetterWord: (conn: ClientConnection, word: string, argument: Buffer) => boolean;
   serverId: number;
 }
 
 const ZERO_PASSWORD = Buffer.alloc(SESSION_PASSWORD_BYTES);
+
+/**
+ * Write opcodes whose txn header (and zxid) PrepRequestProcessor creates
+ * before it decodes the body; reconfig decodes first, so a malformed one
+ * takes no zxid.
+ */
+const TXN_EVEN_IF_MALFORMED = new Set<number>([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.setACL,
+  OpCode.multi,
+]);
 
 export class RequestProcessor implements ConnectionHost {
   readonly connections = new Set<ClientConnection>();
@@ -108,8 +124,9 @@ export class RequestProcessor implements ConnectionHost {
 
   // ---- connection events ----
 
-  onFirstBytes(conn: ClientConnection, first4: Buffer): boolean {
-    return this.deps.fourLetterWord(conn, first4.toString('latin1'));
+  onFirstBytes(conn: ClientConnection, firstBytes: Buffer): boolean {
+    // stmk takes an 8-byte argument after the word.
+    return this.deps.fourLetterWord(conn, firstBytes.subarray(0, 4).toString('latin1'), firstBytes.subarray(4));
   }
 
   onProtocolError(conn: ClientConnection, reason: string): void {
@@ -243,7 +260,12 @@ export class RequestProcessor implements ConnectionHost {
     } catch (e) {
       if (!(e instanceof JuteError)) throw e;
       this.deps.logger.info(`malformed ${opName(type)} request from session 0x${conn.sessionId.toString(16)}: ${e.message}`);
-      return { ...entry, errorCode: ErrorCode.MarshallingError };
+      if (!TXN_EVEN_IF_MALFORMED.has(type)) return { ...entry, errorCode: ErrorCode.MarshallingError };
+      // ZooKeeper assigns these a zxid before decoding the body, so a malformed one is still
+      // logged, as an error txn; zxids stay in step with it.
+      const ctx: RequestContext = { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds };
+      this.deps.replicator.propose(this.deps.prep.prepareMalformed(ctx, Date.now()));
+      return { ...entry, kind: 'write', ready: false };
     }
     if (isWriteRequest(request)) {
       const { prep, replicator } = this.deps;
@@ -268,11 +290,14 @@ export class RequestProcessor implements ConnectionHost {
     for (let entry = conn.head(); entry !== undefined && entry.ready; entry = conn.head()) {
       conn.popHead();
       this.outstandingTotal--;
-      if (conn.state !== 'connected') continue;
+      if (conn.state !== 'connected' || conn.closing) continue;
       this.respond(conn, entry);
-      const latency = monotonicNow() - entry.receivedAt;
+      // Whole milliseconds, as ZooKeeper measures latency (srvr, mntr and cons print them as integers).
+      const latency = Math.floor(monotonicNow()) - Math.floor(entry.receivedAt);
       stats.recordLatency(latency);
       recordConnectionStats(conn, entry, latency, this.deps.db.lastZxid);
+      // Nothing is answered after closeSession: requests pipelined behind it die with the connection.
+      if (entry.type === OpCode.closeSession) break;
     }
     this.updateThrottle();
   }
@@ -280,7 +305,8 @@ export class RequestProcessor implements ConnectionHost {
   private respond(conn: ClientConnection, entry: Outstanding): void {
     const zxid = this.deps.db.lastZxid;
     if (entry.errorCode !== ErrorCode.Ok) {
-      conn.reply(entry.xid, zxid, entry.errorCode);
+      // ZooKeeper answers an unknown opcode outside its pipeline, with zxid −1.
+      conn.reply(entry.xid, entry.errorCode === ErrorCode.Unimplemented ? -1 : zxid, entry.errorCode);
     } else if (entry.kind === 'write') {
       this.respondToWrite(conn, entry, zxid);
     } else {
@@ -392,7 +418,8 @@ export class RequestProcessor implements ConnectionHost {
         const path = request.req.path;
         const node = this.existingNode(path);
         this.checkAcl(conn, node, Perms.READ, path);
-        const totalNumber = node === ROOT_NODE ? tree.nodeCount - 1 : tree.descendantCount(node);
+        // ZooKeeper counts map keys: "/" excludes the root, its alias "" matches every other path including "/".
+        const totalNumber = path === '' ? tree.nodeCount : node === ROOT_NODE ? tree.nodeCount - 1 : tree.descendantCount(node);
         conn.reply(xid, zxid, 0, (w) => GetAllChildrenNumberResponse.encode(w, { totalNumber }));
         return;
       }
@@ -400,7 +427,15 @@ export class RequestProcessor implements ConnectionHost {
         conn.reply(xid, zxid, 0, (w) => SyncResponse.encode(w, { path: request.req.path }));
         return;
       case OpCode.multiRead: {
-        const results = request.ops.map((op) => this.readOp(conn, op));
+        const results: MultiReadResult[] = [];
+        for (const op of request.ops) {
+          if (op.type !== OpCode.getData && op.type !== OpCode.getChildren) {
+            // ZooKeeper fails the whole request here but still sends the results gathered so far.
+            conn.reply(xid, zxid, ErrorCode.MarshallingError, (w) => encodeMultiResponse(w, results));
+            return;
+          }
+          results.push(this.readOp(conn, op));
+        }
         conn.reply(xid, zxid, 0, (w) => encodeMultiResponse(w, results));
         return;
       }
@@ -443,12 +478,9 @@ export class RequestProcessor implements ConnectionHost {
   }
 
   /** One op of a multiRead: errors are reported per op. */
-  private readOp(conn: ClientConnection, op: MultiOp): MultiReadResult {
+  private readOp(conn: ClientConnection, op: Extract<MultiOp, { type: typeof OpCode.getData | typeof OpCode.getChildren }>): MultiReadResult {
     const tree = this.deps.db.tree;
     try {
-      if (op.type !== OpCode.getData && op.type !== OpCode.getChildren) {
-        throw new KeeperError(ErrorCode.BadArguments);
-      }
       const path = op.req.path;
       const node = this.existingNode(path);
       this.checkAcl(conn, node, Perms.READ, path);
@@ -558,6 +590,7 @@ export class RequestProcessor implements ConnectionHost {
     for (const id of ids) {
       if (!conn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) conn.authIds.push(id);
     }
+    orderLikeZooKeeperAuthSet(conn.authIds);
     conn.reply(xid, 0, ErrorCode.Ok);
   }
 
@@ -672,11 +705,44 @@ function clientInfoOf(id: { scheme: string; id: string }): ClientInfo {
   }
 }
 
+/** The short operation names `cons` shows as lop (FinalRequestProcessor's lastOp). */
+const LAST_OP_NAMES = new Map<number, string>([
+  [OpCode.ping, 'PING'],
+  [OpCode.createSession, 'SESS'],
+  [OpCode.multi, 'MULT'],
+  [OpCode.multiRead, 'MLTR'],
+  [OpCode.create, 'CREA'],
+  [OpCode.create2, 'CREA'],
+  [OpCode.createTTL, 'CREA'],
+  [OpCode.createContainer, 'CREA'],
+  [OpCode.delete, 'DELE'],
+  [OpCode.deleteContainer, 'DELE'],
+  [OpCode.setData, 'SETD'],
+  [OpCode.reconfig, 'RECO'],
+  [OpCode.setACL, 'SETA'],
+  [OpCode.closeSession, 'CLOS'],
+  [OpCode.sync, 'SYNC'],
+  [OpCode.check, 'CHEC'],
+  [OpCode.exists, 'EXIS'],
+  [OpCode.getData, 'GETD'],
+  [OpCode.setWatches, 'SETW'],
+  [OpCode.setWatches2, 'STW2'],
+  [OpCode.addWatch, 'ADDW'],
+  [OpCode.getACL, 'GETA'],
+  [OpCode.getChildren, 'GETC'],
+  [OpCode.getChildren2, 'GETC'],
+  [OpCode.getAllChildrenNumber, 'GETACN'],
+  [OpCode.checkWatches, 'CHKW'],
+  [OpCode.removeWatches, 'REMW'],
+  [OpCode.whoAmI, 'HOMI'],
+  [OpCode.getEphemerals, 'GETE'],
+]);
+
 function recordConnectionStats(conn: ClientConnection, entry: Outstanding, latencyMs: number, zxid: number): void {
   const s = conn.stats;
   s.lastCxid = entry.xid;
   s.lastZxid = zxid;
-  s.lastOp = opName(entry.type);
+  s.lastOp = LAST_OP_NAMES.get(entry.type) ?? 'NA';
   s.lastLatencyMs = latencyMs;
   s.minLatencyMs = Math.min(s.minLatencyMs, latencyMs);
   s.maxLatencyMs = Math.max(s.maxLatencyMs, latencyMs);

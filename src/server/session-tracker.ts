@@ -85,6 +85,19 @@ export class SessionTracker {
     return expired;
   }
 
+  /** The tick boundary at which a session expires, if it is tracked. */
+  deadlineOf(sessionId: bigint): number | undefined {
+    return this.deadlines.get(sessionId);
+  }
+
+  /**
+   * The expiry buckets, as the `dump` four-letter word lists them. As in
+   * ZooKeeper's ExpiryQueue, a bucket emptied by touches stays until it is due.
+   */
+  expiryBuckets(): { deadline: number; sessionIds: bigint[] }[] {
+    return [...this.buckets].map(([deadline, ids]) => ({ deadline, sessionIds: [...ids] }));
+  }
+
   /** Milliseconds from `now` until the next bucket is due. */
   msUntilNextExpiry(now: number): number {
     return Math.max(0, this.nextExpiry - now);

@@ -43,7 +43,8 @@ export class ZkServer implements ServerView {
   readonly processor: RequestProcessor;
   readonly mode = 'standalone';
   readonly startedAt = Date.now();
-  traceMask = 0n;
+  /** ZooTrace's default text trace mask, as gtmk reports it. */
+  traceMask = 306n;
 
   private listener: Server | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -130,7 +131,7 @@ export class ZkServer implements ServerView {
       stats: this.stats,
       logger,
       monotonicNow,
-      fourLetterWord: (conn, word) => this.answerFourLetterWord(conn, word),
+      fourLetterWord: (conn, word, argument) => this.answerFourLetterWord(conn, word, argument),
       serverId: 0,
     });
   }
@@ -200,10 +201,14 @@ export class ZkServer implements ServerView {
     this.processor.addConnection(new ClientConnection(socket, this.processor));
   }
 
-  private answerFourLetterWord(conn: ClientConnection, word: string): boolean {
+  private answerFourLetterWord(conn: ClientConnection, word: string, argument: Buffer): boolean {
     if (!isFourLetterWord(word)) return false;
     this.logger.debug(`four-letter word ${word} from ${conn.remoteAddress}`);
-    conn.socket.end(runFourLetterWord(word, this));
+    // Marked before answering, so that stat and cons show this connection as ZooKeeper does.
+    conn.isFourLetterWord = true;
+    conn.stats.packetsReceived++;
+    this.stats.packetsReceived++;
+    conn.socket.end(runFourLetterWord(word, this, argument));
     return true;
   }
 

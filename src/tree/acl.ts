@@ -95,6 +95,29 @@ function javaSplit(text: string, separator: string): string[] {
   return parts;
 }
 
+/**
+ * Orders a connection's identities (in place) as ZooKeeper iterates its auth
+ * set, a ConcurrentHashMap key set: by bucket (the Id's Java hash spread over
+ * 16 buckets), then by insertion. whoAmI lists identities in this order and an
+ * `auth` ACL expands into it. Past 12 identities the Java map would resize, and
+ * the order here is then only close.
+ */
+export function orderLikeZooKeeperAuthSet(ids: Id[]): void {
+  ids.sort((a, b) => authSetBucket(a) - authSetBucket(b)); // a stable sort keeps insertion order within a bucket
+}
+
+function authSetBucket(id: Id): number {
+  // org.apache.zookeeper.data.Id.hashCode, then ConcurrentHashMap.spread and a 16-bucket table.
+  const hash = (Math.imul(37, (Math.imul(37, 17) + javaStringHash(id.scheme)) | 0) + javaStringHash(id.id)) | 0;
+  return (hash ^ (hash >>> 16)) & 15;
+}
+
+function javaStringHash(s: string): number {
+  let hash = 0;
+  for (let i = 0; i < s.length; i++) hash = (Math.imul(31, hash) + s.charCodeAt(i)) | 0;
+  return hash;
+}
+
 /** Schemes whose identities count for the `auth` ACL scheme (isAuthenticated). */
 const AUTHENTICATED_SCHEMES = new Set(['digest']);
 

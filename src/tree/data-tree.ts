@@ -114,7 +114,8 @@ export class DataTree {
 
   /** The node at `path`, or −1. Malformed paths simply do not match. */
   lookup(path: string): number {
-    if (path === '/') return ROOT_NODE;
+    // ZooKeeper keeps the root under "" too, so reads of "" see the root (writes validate paths first).
+    if (path === '/' || path === '') return ROOT_NODE;
     if (path.charCodeAt(0) !== 0x2f) return -1;
     const children = this.nodes.children;
     let node = ROOT_NODE;

@@ -22,7 +22,7 @@ import { runProcess, type RunResult } from './process.js';
 export const ZKCLI_SCRIPT = '/usr/share/zookeeper/bin/zkCli.sh';
 
 /** zkCli.sh passes CLIENT_JVMFLAGS to java: start fast and small, leave no hsperfdata behind. */
-const CLIENT_JVM_FLAGS = '-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Djava.net.preferIPv4Stack=true';
+export const CLIENT_JVM_FLAGS = '-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Djava.net.preferIPv4Stack=true';
 
 export interface ZkCliOptions {
   /** Bound on the whole run, JVM start included. Default 60 s. */
