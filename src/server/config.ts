@@ -874,7 +874,8 @@ function portField(label: string, text: string): number {
 }
 
 /** ZooKeeper's QuorumPeerConfig.isDistributed: an ensemble rather than a standalone server. */
-function formsEnsemble(servers: readonly QuorumServerSpec[], standaloneEnabled: boolean): boolean {
+/** Whether the servers listed run as an ensemble (else a lone server.N runs standalone, as in ZooKeeper). */
+export function formsEnsemble(servers: readonly QuorumServerSpec[], standaloneEnabled: boolean): boolean {
   const participants = servers.filter((server) => server.role === 'participant').length;
   return participants > 1 || (!standaloneEnabled && servers.length > 0);
 }

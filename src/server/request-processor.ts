@@ -1,7 +1,7 @@
 /**
  * RequestProcessor: what the server does with each client packet.
  *
- *   decode → writes: prepare (zxid, txn) → replicator → commit → apply → respond
+ *   decode → writes: prepared by the leader (here, or forwarded to it) → replicated → committed → applied → answered
  *          → reads and session-local ops: run when they reach the head of
  *            their connection's queue, i.e. after the same client's earlier
  *            writes have been applied (ZooKeeper's FIFO client order)
@@ -54,16 +54,18 @@ import type { ServerConfig } from './config.js';
 import { ClientConnection, type ConnectionHost, type Outstanding } from './connection.js';
 import type { Logger } from './logger.js';
 import type { RequestContext, RequestPreparer } from './prep.js';
-import type { Replicator } from './replicator.js';
+import type { Replication } from './replication.js';
 import type { SessionTracker } from './session-tracker.js';
 import type { ServerStats } from './stats.js';
 
 export interface ProcessorDeps {
   config: ServerConfig;
   db: ZkDatabase;
+  /** Told of every applied transaction (the leader's pending changes end there). */
   prep: RequestPreparer;
-  replicator: Replicator;
+  /** Forgets sessions as their close is applied. */
   tracker: SessionTracker;
+  replication: Replication;
   stats: ServerStats;
   logger: Logger;
   /** Milliseconds on a monotonic clock (session deadlines, latencies). */
@@ -157,7 +159,13 @@ export class RequestProcessor implements ConnectionHost {
       return;
     }
     conn.oldClient = readOnly === undefined;
-    const { config, db, logger } = this.deps;
+    const { config, db, logger, replication } = this.deps;
+    if (!replication.serving) {
+      // No quorum (or still syncing): ZooKeeper drops the connection and the client tries another server.
+      logger.debug(`refusing client ${conn.remoteAddress}:${conn.remotePort}: not serving`);
+      conn.close();
+      return;
+    }
     if (request.lastZxidSeen > db.lastZxid) {
       logger.info(
         `refusing session request for client ${conn.remoteAddress}:${conn.remotePort} as it has seen zxid ` +
@@ -172,25 +180,24 @@ export class RequestProcessor implements ConnectionHost {
   }
 
   private createSession(conn: ClientConnection): void {
-    const { prep, replicator, tracker, monotonicNow } = this.deps;
-    const sessionId = this.nextSessionId++;
+    let sessionId = this.nextSessionId++;
+    // Ids come from the clock; after a restart with the clock set back one could repeat.
+    while (this.deps.db.sessions.has(sessionId)) sessionId = this.nextSessionId++;
     const password = randomBytes(SESSION_PASSWORD_BYTES);
     conn.sessionId = sessionId;
     this.bySession.set(sessionId, conn);
-    tracker.add(sessionId, conn.sessionTimeoutMs, monotonicNow());
-    replicator.propose(prep.prepareCreateSession(sessionId, conn.sessionTimeoutMs, password, Date.now()));
+    this.deps.replication.createSession(sessionId, conn.sessionTimeoutMs, password);
   }
 
   private reopenSession(conn: ClientConnection, request: ConnectRequest): void {
-    const { db, prep, tracker, logger, monotonicNow } = this.deps;
+    const { db, replication, logger } = this.deps;
     const session = db.sessions.get(request.sessionId);
     const valid =
       session !== undefined &&
       request.passwd !== null &&
       request.passwd.length === session.password.length &&
       timingSafeEqual(request.passwd, session.password) &&
-      !prep.isClosing(session.id) &&
-      tracker.touch(session.id, monotonicNow());
+      replication.sessionAlive(session.id);
     if (!valid) {
       logger.info(`invalid session 0x${request.sessionId.toString(16)} for client ${conn.remoteAddress}, probably expired`);
       this.sendConnectResponse(conn, 0, 0n, ZERO_PASSWORD);
@@ -217,7 +224,7 @@ export class RequestProcessor implements ConnectionHost {
   // ---- requests ----
 
   onRequestFrame(conn: ClientConnection, frame: Buffer): void {
-    const { stats, tracker, monotonicNow } = this.deps;
+    const { stats, replication, monotonicNow } = this.deps;
     stats.packetsReceived++;
     if (frame.length < 8) {
       this.onProtocolError(conn, `request of ${frame.length} bytes is shorter than its header`);
@@ -225,21 +232,21 @@ export class RequestProcessor implements ConnectionHost {
     }
     const { xid, type, reader } = ClientConnection.readHeader(frame);
     const now = monotonicNow();
-    tracker.touch(conn.sessionId, now);
+    replication.touchSession(conn.sessionId);
     if (type === OpCode.auth) return this.authenticate(conn, xid, reader);
     if (type === OpCode.sasl) {
       // SASL is not configured; ZooKeeper then answers Ok with no token.
       conn.reply(xid, 0, ErrorCode.Ok, (w) => SaslToken.encode(w, { token: null }));
       return;
     }
-    const entry = this.makeEntry(conn, xid, type, reader, now);
+    const entry = this.makeEntry(conn, xid, type, reader, frame.subarray(8), now);
     conn.enqueue(entry);
     this.outstandingTotal++;
     this.updateThrottle();
     this.drain(conn);
   }
 
-  private makeEntry(conn: ClientConnection, xid: number, type: number, reader: JuteReader, now: number): Outstanding {
+  private makeEntry(conn: ClientConnection, xid: number, type: number, reader: JuteReader, body: Buffer, now: number): Outstanding {
     const entry: Outstanding = {
       xid,
       type,
@@ -264,18 +271,19 @@ export class RequestProcessor implements ConnectionHost {
       // ZooKeeper assigns these a zxid before decoding the body, so a malformed one is still
       // logged, as an error txn; zxids stay in step with it.
       const ctx: RequestContext = { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds };
-      this.deps.replicator.propose(this.deps.prep.prepareMalformed(ctx, Date.now()));
+      this.deps.replication.write(ctx, type, null, body);
       return { ...entry, kind: 'write', ready: false };
     }
     if (isWriteRequest(request)) {
-      const { prep, replicator } = this.deps;
       const ctx: RequestContext = { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds };
-      replicator.propose(prep.prepare(ctx, request, Date.now()));
+      this.deps.replication.write(ctx, type, request, body);
       return { ...entry, kind: 'write', request, ready: false };
     }
     if (request.type === OpCode.sync) {
       const sync: Outstanding = { ...entry, kind: 'sync', request, ready: false };
-      this.deps.replicator.barrier(() => {
+      this.deps.replication.sync((ok) => {
+        // The leader is gone; this server stops serving and closes the connection anyway.
+        if (!ok) sync.errorCode = ErrorCode.ConnectionLoss;
         sync.ready = true;
         this.drain(conn);
       });
@@ -644,18 +652,12 @@ export class RequestProcessor implements ConnectionHost {
     this.drain(conn);
   }
 
-  // ---- sessions ----
+  // ---- serving ----
 
-  /** Closes sessions whose clients went silent for longer than their timeout. */
-  expireSessions(): void {
-    const { db, prep, replicator, tracker, logger, monotonicNow } = this.deps;
-    for (const sessionId of tracker.expire(monotonicNow())) {
-      const session = db.sessions.get(sessionId);
-      if (session === undefined || prep.isClosing(sessionId)) continue;
-      logger.info(`expiring session 0x${sessionId.toString(16)}, timeout of ${session.timeoutMs}ms exceeded`);
-      const ctx: RequestContext = { sessionId, cxid: 0, authIds: [] };
-      replicator.propose(prep.prepare(ctx, { type: OpCode.closeSession }, Date.now()));
-    }
+  /** Not serving (no quorum, syncing): every client is disconnected and will try again, possibly elsewhere. */
+  setServing(serving: boolean): void {
+    if (serving) return;
+    for (const conn of [...this.connections]) if (!conn.isFourLetterWord) conn.close();
   }
 
   /** Stops reading from every client while too many requests are in flight (globalOutstandingLimit). */

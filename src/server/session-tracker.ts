@@ -57,6 +57,13 @@ export class SessionTracker {
     return true;
   }
 
+  /** Forgets every session (leadership lost: only the leader expires sessions). */
+  clear(): void {
+    this.deadlines.clear();
+    this.timeouts.clear();
+    this.buckets.clear();
+  }
+
   remove(sessionId: bigint): void {
     const deadline = this.deadlines.get(sessionId);
     if (deadline !== undefined) this.buckets.get(deadline)?.delete(sessionId);

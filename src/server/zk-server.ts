@@ -1,11 +1,11 @@
 /**
  * ZkServer: the composition root of a server. It recovers the database from
- * disk, builds the preparer, the replicator and the request processor,
- * listens for clients, and runs the timers (session expiry, container
- * reaper, purge). A standalone server is an ensemble of one: it uses the same
- * pipeline with a replicator that decides alone once a write is durable.
+ * disk, builds the preparer, the quorum driver and the request processor,
+ * listens for clients and peers, and runs the timers (container reaper,
+ * purge). A standalone server is an ensemble of one voter: the same quorum
+ * core decides alone once a write is durable.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -17,13 +17,14 @@ import { recover } from '../storage/recovery.js';
 import { Snapshotter } from '../storage/snapshotter.js';
 import { TxnLog } from '../storage/txn-log.js';
 import type { ZkDatabase } from '../tree/database.js';
-import type { ServerConfig } from './config.js';
+import { ConfigError, formsEnsemble, type ServerConfig } from './config.js';
 import { ClientConnection } from './connection.js';
 import { reapCandidates } from './container-reaper.js';
 import { isFourLetterWord, runFourLetterWord, type ServerView } from './four-letter-words.js';
 import type { Logger } from './logger.js';
 import { RequestPreparer, SERVER_CONTEXT } from './prep.js';
-import { SoloReplicator } from './replicator.js';
+import { QuorumDriver } from './quorum-driver.js';
+import { QuorumTransport } from './quorum-transport.js';
 import { RequestProcessor } from './request-processor.js';
 import { SessionTracker } from './session-tracker.js';
 import { ServerStats } from './stats.js';
@@ -33,21 +34,52 @@ export interface ZkServerOptions {
   onFatal?: (error: Error) => void;
 }
 
+/** This server's place in its ensemble: its id and who votes. */
+export interface Membership {
+  myId: number;
+  voters: number[];
+  observers: number[];
+  /** Peers to talk to (an ensemble), or none (standalone). */
+  ensemble: boolean;
+}
+
+/**
+ * Reads who we are: standalone servers are an ensemble of one voter (id 0,
+ * or their myid); an ensemble member reads `myid` from dataDir, as ZooKeeper does.
+ */
+export function membershipOf(config: ServerConfig): Membership {
+  if (!formsEnsemble(config.servers, config.standaloneEnabled)) return { myId: 0, voters: [0], observers: [], ensemble: false };
+  const file = join(config.dataDir, 'myid');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new ConfigError(`${file} is missing: each server of an ensemble needs its id (a server.N number) there`);
+  }
+  const myId = Number(text);
+  if (!/^\d+$/.test(text) || !config.servers.some((s) => s.id === myId)) {
+    throw new ConfigError(`${file} holds '${text}', which is not the id of any server.N line in ${config.source}`);
+  }
+  const voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
+  const observers = config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
+  return { myId, voters, observers, ensemble: true };
+}
+
 export class ZkServer implements ServerView {
   readonly prep: RequestPreparer;
-  readonly replicator: SoloReplicator;
+  readonly replication: QuorumDriver;
   readonly tracker: SessionTracker;
   readonly log: TxnLog;
   readonly snapshotter: Snapshotter;
   readonly stats = new ServerStats();
   readonly processor: RequestProcessor;
-  readonly mode = 'standalone';
+  readonly membership: Membership;
+  private transport: QuorumTransport | null = null;
   readonly startedAt = Date.now();
   /** ZooTrace's default text trace mask, as gtmk reports it. */
   traceMask = 306n;
 
   private listener: Server | null = null;
-  private expiryTimer: NodeJS.Timeout | null = null;
   private reaperTimer: NodeJS.Timeout | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   private readonly connectionsPerIp = new Map<string, number>();
@@ -68,8 +100,9 @@ export class ZkServer implements ServerView {
       );
     }
     for (const file of removeIncompleteSnapshots(snapshotDir)) logger.info(`removed incomplete snapshot ${file}`);
+    const membership = membershipOf(config);
     const started = performance.now();
-    const { db, replayedTxns } = recover({
+    const { db, replayedTxns, tail, tailBase } = recover({
       snapshotDir,
       logDir,
       extendedTypesEnabled: config.extendedTypesEnabled,
@@ -79,26 +112,25 @@ export class ZkServer implements ServerView {
       `recovered ${db.tree.nodeCount} znodes and ${db.sessions.size} sessions at zxid 0x${db.lastZxid.toString(16)} ` +
         `(${replayedTxns} transactions replayed) in ${Math.round(performance.now() - started)} ms`,
     );
-    const server = new ZkServer(config, logger, db, options);
+    const server = new ZkServer(config, logger, db, { ...options, membership, tail, tailBase });
     server.unlocks.push(...unlocks);
     return server;
   }
 
-  constructor(
+  private constructor(
     readonly config: ServerConfig,
     private readonly logger: Logger,
     readonly db: ZkDatabase,
-    options: ZkServerOptions = {},
+    options: ZkServerOptions & { membership: Membership; tail: { zxid: number; txn: Uint8Array }[]; tailBase: number },
   ) {
+    this.membership = options.membership;
     this.prep = new RequestPreparer(this.db, {
       extendedTypesEnabled: config.extendedTypesEnabled,
       skipACL: config.skipACL,
       reconfigEnabled: config.reconfigEnabled,
     });
-    const now = monotonicNow();
-    this.tracker = new SessionTracker(config.tickTimeMs, now);
-    // Restored sessions get a full timeout for their clients to come back.
-    for (const session of db.sessions.values()) this.tracker.add(session.id, session.timeoutMs, now);
+    // The leader tracks sessions; when this server leads, every restored session gets a full timeout.
+    this.tracker = new SessionTracker(config.tickTimeMs, monotonicNow());
     this.log = new TxnLog({
       dir: storageDir(config.dataLogDir),
       preAllocBytes: config.preAllocSizeKb * 1024,
@@ -106,7 +138,7 @@ export class ZkServer implements ServerView {
       maxBatchSize: config.maxBatchSize,
       fsyncWarningMs: config.fsyncWarningThresholdMs,
       logger,
-      onDurable: (zxid) => this.replicator.onDurable(zxid),
+      onDurable: (zxid) => this.replication.enqueue({ type: 'logged', zxid }),
       onFatal: (error) => {
         void this.stop().then(() => (options.onFatal ?? rethrow)(error));
       },
@@ -118,22 +150,51 @@ export class ZkServer implements ServerView {
       logger,
       rollLog: () => this.log.roll(),
     });
-    this.replicator = new SoloReplicator(this.log, (txn, bytes) => {
-      this.processor.onCommit(txn);
-      this.snapshotter.noteCommitted(this.db, bytes);
+    const { myId, voters, observers } = this.membership;
+    this.replication = new QuorumDriver({
+      peer: { myId, voters, observers, commitLogCount: config.commitLogCount },
+      tickMs: config.tickTimeMs,
+      initLimit: config.initLimit || 10,
+      syncLimit: config.syncLimit || 5,
+      extendedTypesEnabled: config.extendedTypesEnabled,
+      db,
+      prep: this.prep,
+      tracker: this.tracker,
+      log: this.log,
+      snapshotDir: storageDir(config.dataDir),
+      logDir: storageDir(config.dataLogDir),
+      tail: options.tail,
+      tailBase: options.tailBase,
+      logger,
+      monotonicNow,
+      onApplied: (txn, bytes) => {
+        this.processor.onCommit(txn);
+        this.snapshotter.noteCommitted(this.db, bytes);
+      },
+      onServingChanged: (serving) => this.processor.setServing(serving),
+      onFatal: (error) => {
+        void this.stop().then(() => (options.onFatal ?? rethrow)(error));
+      },
     });
     this.processor = new RequestProcessor({
       config,
       db: this.db,
       prep: this.prep,
-      replicator: this.replicator,
       tracker: this.tracker,
+      replication: this.replication,
       stats: this.stats,
       logger,
       monotonicNow,
       fourLetterWord: (conn, word, argument) => this.answerFourLetterWord(conn, word, argument),
-      serverId: 0,
+      serverId: myId,
     });
+  }
+
+  /** srvr's Mode: standalone, leader, follower or observer (or looking, between leaders). */
+  get mode(): string {
+    if (!this.membership.ensemble) return 'standalone';
+    const { role } = this.replication.status();
+    return role === 'leading' ? 'leader' : role === 'following' ? 'follower' : role === 'observing' ? 'observer' : 'looking';
   }
 
   /** The port clients connect to (useful when the config asked for an ephemeral one). */
@@ -143,6 +204,23 @@ export class ZkServer implements ServerView {
   }
 
   async start(): Promise<void> {
+    if (this.membership.ensemble) {
+      const driver = this.replication;
+      this.transport = new QuorumTransport({
+        myId: this.membership.myId,
+        servers: this.config.servers,
+        listenOnAllIps: this.config.quorumListenOnAllIPs,
+        connectTimeoutMs: this.config.cnxTimeoutMs,
+        logger: this.logger,
+        handlers: {
+          onMessage: (from, message) => driver.enqueue({ type: 'message', from, message }),
+          onConnected: (peer) => driver.enqueue({ type: 'connected', peer }),
+          onDisconnected: (peer) => driver.enqueue({ type: 'disconnected', peer }),
+        },
+      });
+      await this.transport.start();
+    }
+    this.replication.start(this.transport);
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {
@@ -154,12 +232,12 @@ export class ZkServer implements ServerView {
       });
     });
     listener.on('error', (e) => this.logger.error(`client listener: ${e.message}`));
-    this.scheduleExpiry();
     this.reaperTimer = setInterval(() => this.reapContainers(), this.config.containerCheckIntervalMs);
     const purgeHours = this.config.autopurgePurgeIntervalHours;
     if (purgeHours > 0) this.purgeTimer = setInterval(() => this.purgeOldFiles(), purgeHours * 3_600_000);
+    const role = this.membership.ensemble ? `server ${this.membership.myId} of ${this.config.servers.length}` : 'standalone server';
     this.logger.info(
-      `zkts ${this.mode} server serving clients on ${this.config.clientPortAddress}:${this.clientPort} ` +
+      `zkts ${role} listening for clients on ${this.config.clientPortAddress}:${this.clientPort} ` +
         `(tickTime ${this.config.tickTimeMs} ms, data in ${this.config.dataDir})`,
     );
   }
@@ -212,35 +290,27 @@ export class ZkServer implements ServerView {
     return true;
   }
 
-  /** Expires sessions at each tick boundary where a bucket falls due. */
-  private scheduleExpiry(): void {
-    if (this.stopped) return;
-    const wait = this.tracker.msUntilNextExpiry(monotonicNow());
-    this.expiryTimer = setTimeout(() => {
-      this.processor.expireSessions();
-      this.scheduleExpiry();
-    }, wait + 1);
-  }
-
+  /** The leader deletes empty containers and expired TTL nodes, like any other write. */
   private reapContainers(): void {
+    if (!this.replication.isLeader) return;
     const candidates = reapCandidates(this.db.tree, this.config.containerMaxNeverUsedIntervalMs, Date.now());
     const budget = Math.max(1, Math.floor((this.config.containerMaxPerMinute * this.config.containerCheckIntervalMs) / 60000));
     for (const path of candidates.slice(0, budget)) {
       this.logger.info(`attempting to delete candidate container: ${path}`);
-      const txn = this.prep.prepare(SERVER_CONTEXT, { type: OpCode.deleteContainer, req: { path } }, Date.now());
-      this.replicator.propose(txn);
+      this.replication.proposeServerRequest(SERVER_CONTEXT, { type: OpCode.deleteContainer, req: { path } });
     }
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     if (this.reaperTimer !== null) clearInterval(this.reaperTimer);
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
     for (const conn of [...this.processor.connections]) conn.close();
     const listener = this.listener;
     if (listener !== null) await new Promise<void>((resolve) => listener.close(() => resolve()));
+    this.replication.stop();
+    await this.transport?.stop();
     await this.snapshotter.idle();
     await this.log.close();
     for (const unlock of this.unlocks) unlock();

@@ -22,6 +22,7 @@ export interface RecoveryOptions {
   logDir: string;
   extendedTypesEnabled: boolean;
   logger: Logger;
+  tailSize?: number;
 }
 
 export interface RecoveryResult {
@@ -29,12 +30,41 @@ export interface RecoveryResult {
   /** The zxid of the snapshot loaded (0 when starting from an empty tree). */
   snapshotZxid: number;
   replayedTxns: number;
+  /** The last logged transactions (up to `tailSize`), so a leader can DIFF a learner from them. */
+  tail: { zxid: number; txn: Uint8Array }[];
+  /** The zxid just before the tail's first transaction. */
+  tailBase: number;
 }
+
+/** How many of the last logged transactions recovery keeps for DIFF syncs (commitLogCount). */
+const DEFAULT_TAIL_SIZE = 500;
 
 export function recover(options: RecoveryOptions): RecoveryResult {
   const { db, zxid: snapshotZxid } = loadNewestSnapshot(options);
-  const replayedTxns = replayLog(db, options);
-  return { db, snapshotZxid, replayedTxns };
+  const tail = new LogTail(options.tailSize ?? DEFAULT_TAIL_SIZE);
+  const replayedTxns = replayLog(db, options, tail);
+  const { entries, base } = tail.result(db.lastZxid);
+  return { db, snapshotZxid, replayedTxns, tail: entries, tailBase: base };
+}
+
+/** The last `size` transactions seen, and the zxid before the first of them. */
+class LogTail {
+  private readonly entries: { zxid: number; txn: Uint8Array }[] = [];
+
+  constructor(private readonly size: number) {}
+
+  add(zxid: number, bytes: Buffer): void {
+    // A copy: the record is a view of the whole segment read into memory.
+    this.entries.push({ zxid, txn: Buffer.from(bytes) });
+    if (this.entries.length > this.size + 1) this.entries.shift();
+  }
+
+  result(lastZxid: number): { entries: { zxid: number; txn: Uint8Array }[]; base: number } {
+    const kept = this.entries.filter((e) => e.zxid <= lastZxid);
+    if (kept.length === 0) return { entries: [], base: lastZxid };
+    // The entry before the first kept one tells where the tail starts; without it, the first becomes the base.
+    return { entries: kept.slice(1), base: kept[0]!.zxid };
+  }
 }
 
 function loadNewestSnapshot(options: RecoveryOptions): { db: ZkDatabase; zxid: number } {
@@ -59,7 +89,7 @@ export function segmentsAfter(segments: NamedFile[], zxid: number): NamedFile[] 
   return segments.slice(first);
 }
 
-function replayLog(db: ZkDatabase, options: RecoveryOptions): number {
+function replayLog(db: ZkDatabase, options: RecoveryOptions, tail: LogTail): number {
   const segments = listLogSegments(options.logDir);
   const relevant = segmentsAfter(segments, db.lastZxid);
   let replayed = 0;
@@ -69,6 +99,7 @@ function replayLog(db: ZkDatabase, options: RecoveryOptions): number {
     const scan = scanSegment(segment.path, isLast);
     for (const record of scan.records) {
       const txn = decodeRecord(segment.path, record.frameOffset, record.bytes);
+      tail.add(txn.zxid, record.bytes);
       if (txn.zxid <= db.lastZxid) continue;
       checkContinuity(segment.path, record.frameOffset, previous, txn.zxid);
       db.apply(txn);

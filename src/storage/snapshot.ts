@@ -125,59 +125,80 @@ export interface SnapshotWriteResult {
 }
 
 /**
- * Writes `capture` to `file` (through `file.tmp`, fsynced, renamed). Encodes
- * about a megabyte at a time and yields between slices so requests keep
- * being served.
+ * The snapshot's bytes, about a megabyte at a time, the trailer last. Each
+ * chunk is encoded on demand, so a consumer that awaits between chunks (a
+ * file, a socket) lets requests run in between. Chunks are fresh buffers.
+ */
+export async function* snapshotChunks(capture: SnapshotCapture): AsyncGenerator<Buffer> {
+  const columns = await completeCopy(capture);
+  let checksum = 0;
+  const w = new JuteWriter(SLICE_BYTES + 64 * 1024);
+  const take = (): Buffer => {
+    const bytes = w.take();
+    checksum = crc32(bytes, checksum);
+    return bytes;
+  };
+  w.writeBytes(SNAPSHOT_MAGIC);
+  SnapshotHeader.encode(w, {
+    version: FORMAT_VERSION,
+    zxid: capture.zxid,
+    createdAt: Date.now(),
+    sessionCount: capture.sessions.length,
+    aclCount: capture.acls.length,
+    nodeCount: columns.nodeCount,
+  });
+  for (const s of capture.sessions) SnapshotSession.encode(w, { id: s.id, timeoutMs: s.timeoutMs, password: s.password });
+  for (const a of capture.acls) SnapshotAcl.encode(w, a);
+  const order = depthFirstOrder(columns.parent, columns.nodeCount);
+  const position = new Int32Array(columns.used);
+  for (let i = 0; i < order.length; i++) {
+    const id = order[i]!;
+    position[id] = i;
+    encodeNode(w, columns, id, position);
+    if (w.length >= SLICE_BYTES) yield take();
+  }
+  yield take();
+  const trailer = Buffer.alloc(TRAILER_BYTES);
+  TRAILER_MAGIC.copy(trailer);
+  trailer.writeUInt32BE(checksum, TRAILER_MAGIC.length);
+  yield trailer;
+}
+
+/**
+ * Writes `capture` to `file` (through `file.tmp`, fsynced, renamed),
+ * yielding to the event loop between chunks so requests keep being served.
  */
 export async function writeSnapshot(capture: SnapshotCapture, file: string): Promise<SnapshotWriteResult> {
-  const columns = await completeCopy(capture);
   const temp = file + TEMP_SUFFIX;
   const fd = openSync(temp, 'w');
   let written = 0;
-  let checksum = 0;
-  const w = new JuteWriter(SLICE_BYTES + 64 * 1024);
-  const flush = (): void => {
-    const bytes = w.take();
-    checksum = crc32(bytes, checksum);
-    writeSync(fd, bytes, 0, bytes.length, written);
-    written += bytes.length;
-  };
   try {
-    w.writeBytes(SNAPSHOT_MAGIC);
-    SnapshotHeader.encode(w, {
-      version: FORMAT_VERSION,
-      zxid: capture.zxid,
-      createdAt: Date.now(),
-      sessionCount: capture.sessions.length,
-      aclCount: capture.acls.length,
-      nodeCount: columns.nodeCount,
-    });
-    for (const s of capture.sessions) SnapshotSession.encode(w, { id: s.id, timeoutMs: s.timeoutMs, password: s.password });
-    for (const a of capture.acls) SnapshotAcl.encode(w, a);
-    const order = depthFirstOrder(columns.parent, columns.nodeCount);
-    const position = new Int32Array(columns.used);
-    for (let i = 0; i < order.length; i++) {
-      const id = order[i]!;
-      position[id] = i;
-      encodeNode(w, columns, id, position);
-      if (w.length >= SLICE_BYTES) {
-        flush();
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+    for await (const chunk of snapshotChunks(capture)) {
+      writeSync(fd, chunk, 0, chunk.length, written);
+      written += chunk.length;
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    flush();
-    const trailer = Buffer.alloc(TRAILER_BYTES);
-    TRAILER_MAGIC.copy(trailer);
-    trailer.writeUInt32BE(checksum, TRAILER_MAGIC.length);
-    writeSync(fd, trailer, 0, trailer.length, written);
-    written += trailer.length;
     fdatasyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(temp, file);
   fsyncDir(dirname(file));
-  return { bytes: written, nodes: columns.nodeCount };
+  return { bytes: written, nodes: capture.columns.nodeCount };
+}
+
+/** Stores snapshot bytes received whole (from a leader) as `file`, durably. */
+export function storeSnapshot(bytes: Uint8Array, file: string): void {
+  const temp = file + TEMP_SUFFIX;
+  const fd = openSync(temp, 'w');
+  try {
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  fsyncDir(dirname(file));
 }
 
 function encodeNode(w: JuteWriter, c: ColumnCopy, id: number, position: Int32Array): void {
@@ -224,8 +245,12 @@ function verifiedBodyEnd(file: string, buf: Buffer): number {
 
 /** Loads a snapshot into a fresh database; throws CorruptionError if it is not intact. */
 export function loadSnapshot(file: string, options: { extendedTypesEnabled: boolean }): ZkDatabase {
-  const buf = readFileSync(file);
-  const bodyEnd = verifiedBodyEnd(file, buf);
+  return decodeSnapshot(file, readFileSync(file), options);
+}
+
+/** Decodes a whole snapshot held in memory; `source` names it in errors. */
+export function decodeSnapshot(source: string, buf: Buffer, options: { extendedTypesEnabled: boolean }): ZkDatabase {
+  const bodyEnd = verifiedBodyEnd(source, buf);
   const r = new JuteReader(buf, SNAPSHOT_MAGIC.length, bodyEnd);
   try {
     const header = SnapshotHeader.decode(r);
@@ -247,7 +272,7 @@ export function loadSnapshot(file: string, options: { extendedTypesEnabled: bool
     db.tree.finishRestore(header.zxid);
     return db;
   } catch (e) {
-    if (e instanceof JuteError) throw new CorruptionError(file, r.offset, `malformed snapshot: ${e.message}`, 'snapshot');
+    if (e instanceof JuteError) throw new CorruptionError(source, r.offset, `malformed snapshot: ${e.message}`, 'snapshot');
     throw e;
   }
 }

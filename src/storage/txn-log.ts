@@ -16,6 +16,7 @@ import { JuteWriter } from '../jute/mod.js';
 import type { Logger } from '../server/logger.js';
 import { ensureDir, fsyncDir, logFileName } from './files.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, SEGMENT_HEADER_BYTES, writeSegmentHeader } from './log-format.js';
+import { truncateLog } from './truncate.js';
 
 export interface TxnLogOptions {
   dir: string;
@@ -192,17 +193,35 @@ export class TxnLog {
     for (const done of waiters) done();
   }
 
+  /** Resolves once everything queued is written and synced. */
+  async idle(): Promise<void> {
+    if (!this.syncing && !this.scheduled && this.frames.length === 0) return;
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.schedule();
+    });
+  }
+
   /** Writes and syncs everything queued, then closes the segment. */
   async close(): Promise<void> {
-    if (this.syncing || this.scheduled || this.frames.length > 0) {
-      await new Promise<void>((resolve) => {
-        this.idleWaiters.push(resolve);
-        this.schedule();
-      });
-    }
+    await this.idle();
+    this.closeSegment();
+  }
+
+  private closeSegment(): void {
     if (this.fd !== null) {
       closeSync(this.fd);
       this.fd = null;
     }
+  }
+
+  /**
+   * Drops every logged transaction after `zxid` (and snapshots after it);
+   * the next append starts a new segment.
+   */
+  async truncate(zxid: number, snapshotDir: string): Promise<void> {
+    await this.idle();
+    this.closeSegment();
+    truncateLog(this.options.dir, snapshotDir, zxid);
   }
 }

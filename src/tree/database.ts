@@ -30,11 +30,26 @@ export interface TxnResult {
 }
 
 export class ZkDatabase {
-  readonly tree: DataTree;
+  private currentTree: DataTree;
   readonly sessions = new Map<bigint, SessionRecord>();
 
   constructor(options: DataTreeOptions, tree?: DataTree) {
-    this.tree = tree ?? new DataTree(options);
+    this.currentTree = tree ?? new DataTree(options);
+  }
+
+  get tree(): DataTree {
+    return this.currentTree;
+  }
+
+  /**
+   * Takes over another database's state (after a TRUNC or a snapshot from a
+   * leader rebuilt it). Watches live in the tree, so this drops them: it is
+   * done only while no client is served.
+   */
+  replaceWith(other: ZkDatabase): void {
+    this.currentTree = other.currentTree;
+    this.sessions.clear();
+    for (const [id, session] of other.sessions) this.sessions.set(id, session);
   }
 
   get lastZxid(): number {

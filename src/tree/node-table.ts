@@ -43,26 +43,26 @@ export class NodeTable {
   private nextUnused = 0;
   private readonly freeIds: number[] = [];
   private live = 0;
-  /** A snapshot copy in progress, which must see a node before it changes. */
-  private copy: ColumnCopy | null = null;
+  /** Snapshot copies in progress (a periodic snapshot, a learner's SNAP), which must see a node before it changes. */
+  private copies: ColumnCopy[] = [];
 
   /**
    * Starts an exact copy of the columns as they are now; advance it with
-   * `step` until done, then `endCopy`. Only one copy runs at a time.
+   * `step` until done, then `endCopy`.
    */
   beginCopy(): ColumnCopy {
-    if (this.copy !== null) throw new Error('a column copy is already in progress');
-    this.copy = new ColumnCopy(this);
-    return this.copy;
+    const copy = new ColumnCopy(this);
+    this.copies.push(copy);
+    return copy;
   }
 
   endCopy(copy: ColumnCopy): void {
-    if (this.copy === copy) this.copy = null;
+    this.copies = this.copies.filter((c) => c !== copy);
   }
 
   /** Must be called before any column of node `id` changes. */
   willChange(id: number): void {
-    if (this.copy !== null) this.copy.preserve(id);
+    for (const copy of this.copies) copy.preserve(id);
   }
 
   get size(): number {

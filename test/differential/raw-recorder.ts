@@ -187,8 +187,9 @@ export class RawRecorder {
       const r = new JuteReader(bytes);
       const value = record.decode(r);
       return { ...(this.normalizeValue(value) as object), ...(r.remaining > 0 && { trailingBytes: r.remaining }) };
-    } catch (e) {
-      return { undecodable: e instanceof Error ? e.message : String(e), bytes: bytes.length };
+    } catch {
+      // Where decoding stops depends on the bytes (zxids included), so only the size is compared.
+      return { undecodable: true, bytes: bytes.length };
     }
   }
 
@@ -199,8 +200,8 @@ export class RawRecorder {
         type: result.type === OpCode.error ? 'error' : result.type,
         ...(result.type === OpCode.error && { err: errorName(result.err) }),
       }));
-    } catch (e) {
-      return { undecodable: e instanceof Error ? e.message : String(e), bytes: bytes.length };
+    } catch {
+      return { undecodable: true, bytes: bytes.length };
     }
   }
 
