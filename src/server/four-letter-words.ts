@@ -4,13 +4,15 @@
  * formats, because monitoring scripts parse them. Only words in
  * 4lw.commands.whitelist run; the others answer with ZooKeeper's refusal.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { cpus, hostname, platform, release, arch, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FOUR_LETTER_WORDS, describeConfig, formatConf, type ServerConfig } from './config.js';
 import type { ClientConnection } from './connection.js';
 import type { ZkDatabase } from '../tree/database.js';
+import { treeDigest } from '../tree/digest.js';
+import type { Replication } from './replication.js';
 import type { RequestProcessor } from './request-processor.js';
 import type { ServerStats } from './stats.js';
 import type { SessionTracker } from './session-tracker.js';
@@ -29,6 +31,7 @@ export interface ServerView {
   readonly stats: ServerStats;
   readonly processor: RequestProcessor;
   readonly tracker: SessionTracker;
+  readonly replication: Replication;
   /** 'standalone', 'leader', 'follower' or 'observer'. */
   readonly mode: string;
   readonly startedAt: number;
@@ -89,7 +92,8 @@ export function runFourLetterWord(word: string, server: ServerView, argument?: B
       server.traceMask = argument.readBigInt64BE(0);
       return `${server.traceMask}`;
     case 'hash':
-      return '';
+      // As ZooKeeper's digest log prints it: the zxid in hex, then the tree's digest at that zxid.
+      return `${server.db.lastZxid.toString(16)}: ${treeDigest(server.db.tree)}\n`;
     default:
       return '';
   }
@@ -284,6 +288,41 @@ function javaDateString(ms: number): string {
   return `${DAY_NAMES[d.getUTCDay()]} ${MONTH_NAMES[d.getUTCMonth()]} ${two(d.getUTCDate())} ${time} UTC ${d.getUTCFullYear()}`;
 }
 
+/** Open and maximum file descriptors, which monitoring scripts read from mntr (Linux /proc). */
+function fileDescriptorCounts(): [string, number][] {
+  try {
+    const open = readdirSync('/proc/self/fd').length;
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const max = /Max open files\s+(\d+)/.exec(limits)?.[1];
+    return [
+      ['open_file_descriptor_count', open],
+      ['max_file_descriptor_count', max === undefined ? -1 : Number(max)],
+    ];
+  } catch {
+    return [];
+  }
+}
+
+/** The ensemble's view: ZooKeeper's leader-only keys, plus this server's epoch and peer state. */
+function quorumValues(server: ServerView): [string, string | number][] {
+  const status = server.replication.status();
+  const values: [string, string | number][] = [
+    ['peer_state', `${status.role}${status.serving ? ' - broadcast' : ''}`],
+    ['epoch', status.epoch],
+  ];
+  if (status.role !== 'leading') return values;
+  const voters = status.learners.filter((l) => !l.observer);
+  const observers = status.learners.filter((l) => l.observer);
+  return [
+    ...values,
+    ['learners', status.learners.length],
+    ['synced_followers', voters.filter((l) => l.synced).length],
+    ['synced_non_voting_followers', 0],
+    ['synced_observers', observers.filter((l) => l.synced).length],
+    ['followers', voters.length],
+  ];
+}
+
 function monitor(server: ServerView): string {
   const { stats, processor, db } = server;
   const tree = db.tree;
@@ -307,6 +346,8 @@ function monitor(server: ServerView): string {
     ['local_sessions', 0],
     ['uptime', Date.now() - server.startedAt],
     ['last_processed_zxid', db.lastZxid],
+    ...fileDescriptorCounts(),
+    ...quorumValues(server),
   ];
   return values.map(([k, v]) => `zk_${k}\t${v}\n`).join('');
 }

@@ -86,7 +86,11 @@ export class QuorumDriver implements Replication {
   private role: Role = 'looking';
   private epoch = 0;
 
-  constructor(private readonly options: QuorumDriverOptions) {}
+  private readonly traceEnabled: boolean;
+
+  constructor(private readonly options: QuorumDriverOptions) {
+    this.traceEnabled = options.logger.isLevelEnabled('trace');
+  }
 
   /** Creates the core from what is on disk and starts its clock; `transport` is null for an ensemble of one. */
   start(transport: QuorumTransport | null): void {
@@ -144,6 +148,7 @@ export class QuorumDriver implements Replication {
           this.preparedHere.delete(event.zxid);
           continue;
         }
+        if (this.traceEnabled && event.type !== 'tick') this.options.logger.trace(`quorum ← ${describeEvent(event)}`);
         this.peer.step(event);
         await this.runEffects();
       }
@@ -164,6 +169,9 @@ export class QuorumDriver implements Replication {
 
   private execute(effect: PeerEffect): Promise<void> | undefined {
     const transport = this.transport;
+    if (this.traceEnabled && effect.type === 'send' && effect.message.type !== 'notification') {
+      this.options.logger.trace(`quorum → ${effect.to}: ${effect.message.type}`);
+    }
     switch (effect.type) {
       case 'send':
         if (effect.message.type === 'notification') transport?.sendElection(effect.to, effect.message);
@@ -409,6 +417,24 @@ export class QuorumDriver implements Replication {
       logger.info(`expiring session 0x${sessionId.toString(16)}, timeout of ${session.timeoutMs}ms exceeded`);
       this.proposeRequest({ ...SERVER_CONTEXT, sessionId, authIds: [] }, { type: OpCode.closeSession });
     }
+  }
+}
+
+function describeEvent(event: PeerEvent): string {
+  switch (event.type) {
+    case 'message': {
+      const { message } = event;
+      const zxid = 'zxid' in message ? ` ${zxidHex(message.zxid)}` : '';
+      return `${message.type}${zxid} from ${event.from}`;
+    }
+    case 'connected':
+    case 'disconnected':
+      return `${event.type} ${event.peer}`;
+    case 'logged':
+    case 'propose':
+      return `${event.type} ${zxidHex(event.zxid)}`;
+    default:
+      return event.type;
   }
 }
 
