@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     report['snapshot_longest_event_loop_stall_ms'] = Number(stallMs.toFixed(1));
 
     t = performance.now();
-    const recovered = recover({ snapshotDir: snapDir, logDir: snapDir, extendedTypesEnabled: false, logger: silentLogger() });
+    const recovered = recover({ snapshotDir: snapDir, logDir: snapDir, tree: { extendedTypesEnabled: false }, logger: silentLogger() });
     report['recovery_ms'] = Math.round(performance.now() - t);
     report['recovered_znodes'] = recovered.db.tree.nodeCount;
     if (args.json) {

@@ -11,13 +11,15 @@ import { performance } from 'node:perf_hooks';
 import { FOUR_LETTER_WORDS, describeConfig, formatConf, type ServerConfig } from './config.js';
 import type { ClientConnection } from './connection.js';
 import type { ZkDatabase } from '../tree/database.js';
-import { treeDigest } from '../tree/digest.js';
 import type { Replication } from './replication.js';
 import type { RequestProcessor } from './request-processor.js';
 import type { ServerStats } from './stats.js';
 import type { SessionTracker } from './session-tracker.js';
 
 const KNOWN = new Set<string>(FOUR_LETTER_WORDS);
+/** Words that report on the served state, and so say so when a server is not serving (between leaders, syncing). */
+const NEED_SERVING = new Set(['srvr', 'stat', 'cons', 'crst', 'srst', 'dump', 'wchs', 'wchc', 'wchp', 'mntr', 'hash']);
+const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
 
 /** The version string zkts reports where ZooKeeper reports its own. */
 export const ZK_COMPATIBLE_VERSION = '3.8.0';
@@ -45,6 +47,7 @@ export function isFourLetterWord(word: string): boolean {
 /** The full response to `word`, or the whitelist refusal. */
 export function runFourLetterWord(word: string, server: ServerView, argument?: Buffer): string {
   if (!server.config.fourLetterWords.has(word)) return `${word} is not executed because it is not in the whitelist.\n`;
+  if (NEED_SERVING.has(word) && !server.replication.serving) return NOT_SERVING;
   switch (word) {
     case 'ruok':
       return 'imok';
@@ -92,8 +95,8 @@ export function runFourLetterWord(word: string, server: ServerView, argument?: B
       server.traceMask = argument.readBigInt64BE(0);
       return `${server.traceMask}`;
     case 'hash':
-      // As ZooKeeper's digest log prints it: the zxid in hex, then the tree's digest at that zxid.
-      return `${server.db.lastZxid.toString(16)}: ${treeDigest(server.db.tree)}\n`;
+      // The digest log: the tree's digest at every 128th zxid, zxid in hex, oldest first.
+      return server.db.tree.digestLog.map(({ zxid, digest }) => `${zxid.toString(16)}: ${digest}\n`).join('');
     default:
       return '';
   }
@@ -303,13 +306,15 @@ function fileDescriptorCounts(): [string, number][] {
   }
 }
 
-/** The ensemble's view: ZooKeeper's leader-only keys, plus this server's epoch and peer state. */
+/**
+ * The ensemble's keys, only in an ensemble as in ZooKeeper: the peer state
+ * ("following - broadcast"), and on the leader its learners.
+ */
 function quorumValues(server: ServerView): [string, string | number][] {
+  if (server.mode === 'standalone') return [];
   const status = server.replication.status();
-  const values: [string, string | number][] = [
-    ['peer_state', `${status.role}${status.serving ? ' - broadcast' : ''}`],
-    ['epoch', status.epoch],
-  ];
+  const phase = status.serving ? 'broadcast' : 'synchronization';
+  const values: [string, string | number][] = [['peer_state', status.role === 'looking' ? 'looking' : `${status.role} - ${phase}`]];
   if (status.role !== 'leading') return values;
   const voters = status.learners.filter((l) => !l.observer);
   const observers = status.learners.filter((l) => l.observer);

@@ -18,11 +18,14 @@ import { aclPermits, fixupAcl } from '../tree/acl.js';
 import { DataTree } from '../tree/data-tree.js';
 import type { ZkDatabase } from '../tree/database.js';
 import { CONTAINER_OWNER, OwnerKind, PERSISTENT_OWNER, isValidTtl, ownerKind, ttlOwner } from '../tree/ephemeral-owner.js';
+import { LIMIT_NODE, QUOTA_PATH, STATS_NODE, StatsTrack } from '../tree/quota.js';
 
 export interface PrepOptions {
   extendedTypesEnabled: boolean;
   skipACL: boolean;
   reconfigEnabled: boolean;
+  /** enforceQuota: a hard quota limit refuses the write with QuotaExceeded. */
+  enforceQuota?: boolean;
 }
 
 /** Who is asking: a client session, or the server itself (session 0). */
@@ -202,6 +205,31 @@ export class RequestPreparer {
     throw new KeeperError(ErrorCode.NoAuth, path);
   }
 
+  /**
+   * With enforceQuota, a write that takes the deepest quota above `path`
+   * past a hard limit fails (ZooKeeperServer.checkQuota); soft limits only
+   * count. Usage is what the tree holds now.
+   */
+  private checkQuota(path: string, bytesDiff: number, countDiff: number): void {
+    if (!this.options.enforceQuota) return;
+    const tree = this.db.tree;
+    const root = tree.quotas.maxPrefix(path);
+    if (root === null) return;
+    const limitsNode = tree.lookup(`${QUOTA_PATH}${root}/${LIMIT_NODE}`);
+    const statsNode = tree.lookup(`${QUOTA_PATH}${root}/${STATS_NODE}`);
+    if (limitsNode === -1 || statsNode === -1) return;
+    const limits = new StatsTrack(latin1ToUtf8(tree.dataOf(limitsNode)));
+    const usage = new StatsTrack(latin1ToUtf8(tree.dataOf(statsNode)));
+    const countLimit = limits.get('countHardLimit');
+    const byteLimit = limits.get('byteHardLimit');
+    if (countDiff !== 0 && countLimit > -1 && usage.get('count') + countDiff > countLimit) {
+      throw new KeeperError(ErrorCode.QuotaExceeded, root);
+    }
+    if (bytesDiff !== 0 && byteLimit > -1 && usage.get('bytes') + bytesDiff > byteLimit) {
+      throw new KeeperError(ErrorCode.QuotaExceeded, root);
+    }
+  }
+
   private static validatePath(path: string): void {
     if (pathProblem(path) !== null) throw new KeeperError(ErrorCode.BadArguments, path);
   }
@@ -244,6 +272,7 @@ export class RequestPreparer {
     if (ownerKind(parent.owner, this.options.extendedTypesEnabled) === OwnerKind.Session) {
       throw new KeeperError(ErrorCode.NoChildrenForEphemerals, path);
     }
+    this.checkQuota(path, req.data?.length ?? 0, 1);
     const parentCVersion = parent.cversion + 1;
     const owner = mode.container
       ? CONTAINER_OWNER
@@ -302,6 +331,8 @@ export class RequestPreparer {
     RequestPreparer.validatePath(path);
     const node = this.existing(path);
     this.checkAcl(ctx, node.acl, Perms.WRITE, path);
+    const current = this.db.tree.lookup(path);
+    this.checkQuota(path, (data?.length ?? 0) - (current === -1 ? 0 : (this.db.tree.dataOf(current)?.length ?? 0)), 0);
     const newVersion = RequestPreparer.checkVersion(node.version, version, path);
     this.record(path, { ...node, version: newVersion }, zxid);
     return { type: OpCode.setData, setData: { path, data, version: newVersion } };
@@ -440,6 +471,10 @@ function createModeOf(flags: number): ModeFlags {
     default:
       throw new KeeperError(ErrorCode.BadArguments, undefined, `invalid create flags ${flags}`);
   }
+}
+
+function latin1ToUtf8(data: string | null): string | null {
+  return data === null ? null : Buffer.from(data, 'latin1').toString('utf8');
 }
 
 /** The sequential suffix: the parent's create count as Java's %010d formats a signed int. */

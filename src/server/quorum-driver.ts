@@ -27,6 +27,7 @@ import { recover } from '../storage/recovery.js';
 import { captureSnapshot, decodeSnapshot, snapshotChunks, storeSnapshot } from '../storage/snapshot.js';
 import type { TxnLog } from '../storage/txn-log.js';
 import type { ZkDatabase } from '../tree/database.js';
+import type { DataTreeOptions } from '../tree/data-tree.js';
 import { join } from 'node:path';
 import { decodeForwarded, encodeForwarded } from './forwarding.js';
 import type { Logger } from './logger.js';
@@ -40,7 +41,7 @@ export interface QuorumDriverOptions {
   tickMs: number;
   initLimit: number;
   syncLimit: number;
-  extendedTypesEnabled: boolean;
+  treeOptions: DataTreeOptions;
   db: ZkDatabase;
   prep: RequestPreparer;
   tracker: SessionTracker;
@@ -271,18 +272,18 @@ export class QuorumDriver implements Replication {
   }
 
   private async truncate(zxid: number): Promise<void> {
-    const { log, snapshotDir, logDir, db, logger, extendedTypesEnabled } = this.options;
+    const { log, snapshotDir, logDir, db, logger, treeOptions } = this.options;
     logger.warn(`truncating the log to ${zxidHex(zxid)} as the leader asks`);
     await log.truncate(zxid, snapshotDir);
-    db.replaceWith(recover({ snapshotDir, logDir, extendedTypesEnabled, logger }).db);
+    db.replaceWith(recover({ snapshotDir, logDir, tree: treeOptions, logger }).db);
   }
 
   private async installSnapshot(zxid: number, snapshot: Uint8Array): Promise<void> {
-    const { log, snapshotDir, db, logger, extendedTypesEnabled } = this.options;
+    const { log, snapshotDir, db, logger, treeOptions } = this.options;
     logger.info(`installing the leader's snapshot at ${zxidHex(zxid)} (${snapshot.length} bytes)`);
     const bytes = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
     const file = join(snapshotDir, snapshotFileName(zxid));
-    const fresh = decodeSnapshot(file, bytes, { extendedTypesEnabled });
+    const fresh = decodeSnapshot(file, bytes, treeOptions);
     // Cut our log first: a crash between the two steps must not replay txns the leader never had on top of its snapshot.
     await log.truncate(Math.min(zxid, db.lastZxid), snapshotDir);
     storeSnapshot(bytes, file);

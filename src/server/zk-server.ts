@@ -17,6 +17,7 @@ import { recover } from '../storage/recovery.js';
 import { Snapshotter } from '../storage/snapshotter.js';
 import { TxnLog } from '../storage/txn-log.js';
 import type { ZkDatabase } from '../tree/database.js';
+import type { DataTreeOptions } from '../tree/data-tree.js';
 import { ConfigError, formsEnsemble, type ServerConfig } from './config.js';
 import { ClientConnection } from './connection.js';
 import { reapCandidates } from './container-reaper.js';
@@ -105,7 +106,7 @@ export class ZkServer implements ServerView {
     const { db, replayedTxns, tail, tailBase } = recover({
       snapshotDir,
       logDir,
-      extendedTypesEnabled: config.extendedTypesEnabled,
+      tree: treeOptionsOf(config),
       logger,
     });
     logger.info(
@@ -128,6 +129,7 @@ export class ZkServer implements ServerView {
       extendedTypesEnabled: config.extendedTypesEnabled,
       skipACL: config.skipACL,
       reconfigEnabled: config.reconfigEnabled,
+      enforceQuota: config.enforceQuota,
     });
     // The leader tracks sessions; when this server leads, every restored session gets a full timeout.
     this.tracker = new SessionTracker(config.tickTimeMs, monotonicNow());
@@ -156,7 +158,7 @@ export class ZkServer implements ServerView {
       tickMs: config.tickTimeMs,
       initLimit: config.initLimit || 10,
       syncLimit: config.syncLimit || 5,
-      extendedTypesEnabled: config.extendedTypesEnabled,
+      treeOptions: treeOptionsOf(config),
       db,
       prep: this.prep,
       tracker: this.tracker,
@@ -324,4 +326,8 @@ function monotonicNow(): number {
 
 function rethrow(error: Error): never {
   throw error;
+}
+
+function treeOptionsOf(config: ServerConfig): DataTreeOptions {
+  return { extendedTypesEnabled: config.extendedTypesEnabled, digestEnabled: config.digestEnabled };
 }

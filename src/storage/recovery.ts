@@ -12,6 +12,7 @@ import { JuteError, JuteReader } from '../jute/mod.js';
 import { decodeTxn, type Txn } from '../protocol/txn.js';
 import type { Logger } from '../server/logger.js';
 import { ZkDatabase } from '../tree/database.js';
+import type { DataTreeOptions } from '../tree/data-tree.js';
 import { fsyncDir, listLogSegments, listSnapshots, type NamedFile } from './files.js';
 import { CorruptionError, scanSegment } from './log-format.js';
 import { loadSnapshot } from './snapshot.js';
@@ -20,7 +21,7 @@ import { zxidFollows } from '../protocol/zxid.js';
 export interface RecoveryOptions {
   snapshotDir: string;
   logDir: string;
-  extendedTypesEnabled: boolean;
+  tree: DataTreeOptions;
   logger: Logger;
   tailSize?: number;
 }
@@ -71,7 +72,7 @@ function loadNewestSnapshot(options: RecoveryOptions): { db: ZkDatabase; zxid: n
   const snapshots = listSnapshots(options.snapshotDir).reverse();
   for (const snapshot of snapshots) {
     try {
-      const db = loadSnapshot(snapshot.path, { extendedTypesEnabled: options.extendedTypesEnabled });
+      const db = loadSnapshot(snapshot.path, options.tree);
       options.logger.info(`loaded snapshot ${snapshot.path} (zxid 0x${db.lastZxid.toString(16)}, ${db.tree.nodeCount} znodes)`);
       return { db, zxid: db.lastZxid };
     } catch (e) {
@@ -79,7 +80,7 @@ function loadNewestSnapshot(options: RecoveryOptions): { db: ZkDatabase; zxid: n
       options.logger.warn(`snapshot ${snapshot.path} is unreadable (${e.message}); falling back to an older one`);
     }
   }
-  return { db: new ZkDatabase({ extendedTypesEnabled: options.extendedTypesEnabled }), zxid: 0 };
+  return { db: new ZkDatabase(options.tree), zxid: 0 };
 }
 
 /** The segments that can hold transactions after `zxid`: the last one starting at or before it, and all later. */

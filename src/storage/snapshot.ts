@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { JuteError, JuteReader, JuteWriter, record, vector } from '../jute/mod.js';
 import { ACL } from '../protocol/records.js';
-import { DataTree } from '../tree/data-tree.js';
+import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { ZkDatabase, type SessionRecord } from '../tree/database.js';
 import type { ColumnCopy } from '../tree/column-copy.js';
 import type { NodeTable } from '../tree/node-table.js';
@@ -244,12 +244,12 @@ function verifiedBodyEnd(file: string, buf: Buffer): number {
 }
 
 /** Loads a snapshot into a fresh database; throws CorruptionError if it is not intact. */
-export function loadSnapshot(file: string, options: { extendedTypesEnabled: boolean }): ZkDatabase {
+export function loadSnapshot(file: string, options: DataTreeOptions): ZkDatabase {
   return decodeSnapshot(file, readFileSync(file), options);
 }
 
 /** Decodes a whole snapshot held in memory; `source` names it in errors. */
-export function decodeSnapshot(source: string, buf: Buffer, options: { extendedTypesEnabled: boolean }): ZkDatabase {
+export function decodeSnapshot(source: string, buf: Buffer, options: DataTreeOptions): ZkDatabase {
   const bodyEnd = verifiedBodyEnd(source, buf);
   const r = new JuteReader(buf, SNAPSHOT_MAGIC.length, bodyEnd);
   try {

@@ -12,12 +12,15 @@ import { nameOf, parentOf } from '../protocol/paths.js';
 import type { ACL, Stat } from '../protocol/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { OwnerKind, PERSISTENT_OWNER, clientVisibleOwner, ownerKind } from './ephemeral-owner.js';
+import { nodeDigest, treeDigest } from './digest.js';
 import { NodeTable } from './node-table.js';
 import { WatchMode, WatchTable, type Watcher } from './watches.js';
+import { LIMIT_NODE, QUOTA_PATH, QuotaIndex, STATS_NODE, StatsTrack, quotaRootOf } from './quota.js';
+
+export { QUOTA_PATH };
 
 export const ROOT_NODE = 0;
 export const ZOOKEEPER_PATH = '/zookeeper';
-export const QUOTA_PATH = '/zookeeper/quota';
 export const CONFIG_PATH = '/zookeeper/config';
 /** Nodes that exist from the start and can never be deleted. */
 const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
@@ -25,7 +28,19 @@ const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
 export interface DataTreeOptions {
   /** zookeeper.extendedTypesEnabled: TTL nodes. */
   extendedTypesEnabled: boolean;
+  /** zookeeper.digest.enabled (default true): keep the tree digest and its log current. */
+  digestEnabled?: boolean;
 }
+
+/** A tree digest recorded at a zxid, as `hash` prints it. */
+export interface ZxidDigest {
+  zxid: number;
+  digest: number;
+}
+
+/** ZooKeeper logs the digest at every 128th zxid (0x80, so logs line up) and keeps 1024 of them. */
+const DIGEST_LOG_INTERVAL = 128;
+const DIGEST_LOG_LIMIT = 1024;
 
 /** Znode data as the tree keeps it: latin1 strings, null distinct from empty. */
 export type NodeData = string | null;
@@ -64,6 +79,16 @@ export class DataTree {
   lastProcessedZxid = 0;
   /** Sum of path lengths and data lengths, as ZooKeeper's approximate data size. */
   approximateDataSize = 0;
+  /** Paths with a quota; their zookeeper_stats nodes are kept current. */
+  readonly quotas = new QuotaIndex();
+  /**
+   * The sum (mod 2^32) of every znode's digest, updated on each change so
+   * replicas can be compared at any zxid without walking the tree.
+   */
+  digest = 0;
+  /** Digests at every 128th zxid, oldest first (ZooKeeper's digest log, printed by `hash`). */
+  readonly digestLog: ZxidDigest[] = [];
+  private readonly digestEnabled: boolean;
 
   /** Path lengths by node id while a snapshot is being restored (for approximateDataSize). */
   private restorePathLengths: number[] | null = null;
@@ -72,17 +97,18 @@ export class DataTree {
     readonly options: DataTreeOptions,
     empty = false,
   ) {
+    this.digestEnabled = options.digestEnabled ?? true;
     if (empty) return;
     const root = this.nodes.allocate();
     this.nodes.aclRef[root] = this.acls.acquire(OPEN_ACL_UNSAFE);
     this.nodes.data[root] = '';
     this.approximateDataSize = '/'.length;
+    this.addDigest(root, '/');
     this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
-    this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
     // ZooKeeper restricts /zookeeper/config with setACL(path, READ_ACL_UNSAFE, -1),
     // which stores the -1 as its aversion; clients see aversion -1 there.
-    this.nodes.aversion[this.lookup(CONFIG_PATH)] = -1;
+    this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE, -1);
   }
 
   /** A tree without even a root, to be filled by `restoreNode` from a snapshot. */
@@ -93,15 +119,17 @@ export class DataTree {
   }
 
   /** System nodes have an all-zero Stat, as in Apache ZooKeeper. */
-  private addSystemNode(path: string, acl: readonly ACL[]): void {
+  private addSystemNode(path: string, acl: readonly ACL[], aversion = 0): void {
     const parent = this.lookup(parentOf(path));
     const node = this.nodes.allocate();
     this.nodes.aclRef[node] = this.acls.acquire(acl);
+    this.nodes.aversion[node] = aversion;
     this.nodes.data[node] = '';
     this.nodes.parent[node] = parent;
     this.nodes.name[node] = nameOf(path);
     this.childMap(parent).set(nameOf(path), node);
     this.approximateDataSize += path.length;
+    this.addDigest(node, path);
   }
 
   get nodeCount(): number {
@@ -233,9 +261,11 @@ export class DataTree {
     // Replaying a txn log over a fuzzy snapshot can meet a parent that is
     // already ahead; never move its cversion and pzxid backwards.
     if (newCVersion > n.cversion[parent]!) {
+      this.removeDigest(parent, parentPath);
       n.willChange(parent);
       n.cversion[parent] = newCVersion;
       n.pzxid[parent] = zxid;
+      this.addDigest(parent, parentPath);
     }
     const node = n.allocate();
     n.czxid[node] = zxid;
@@ -249,8 +279,11 @@ export class DataTree {
     n.parent[node] = parent;
     n.name[node] = name;
     siblings.set(name, node);
+    this.addDigest(node, path);
     this.approximateDataSize += path.length + (data?.length ?? 0);
     this.indexOwner(path, owner, true);
+    this.quotaNodeCreated(parentPath, name);
+    this.updateQuotaUsage(path, data?.length ?? 0, 1);
     this.dataWatches.trigger(path, EventType.NodeCreated, zxid, this.aclOf(node));
     this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, zxid, this.aclOf(parent));
     return node;
@@ -265,8 +298,10 @@ export class DataTree {
     const node = siblings?.get(name);
     // A replayed delete may find the child already gone; pzxid still moves.
     if (zxid > this.nodes.pzxid[parent]!) {
+      this.removeDigest(parent, parentPath);
       this.nodes.willChange(parent);
       this.nodes.pzxid[parent] = zxid;
+      this.addDigest(parent, parentPath);
     }
     if (node === undefined) throw new KeeperError(ErrorCode.NoNode, path);
     if (this.nodes.children[node]?.size) throw new KeeperError(ErrorCode.NotEmpty, path);
@@ -274,10 +309,14 @@ export class DataTree {
     if (siblings!.size === 0) this.nodes.children[parent] = undefined;
     const owner = this.nodes.owner[node]!;
     const acl = this.aclOf(node);
-    this.approximateDataSize -= path.length + (this.nodes.data[node]?.length ?? 0);
+    const dataLength = this.nodes.data[node]?.length ?? 0;
+    this.approximateDataSize -= path.length + dataLength;
+    this.removeDigest(node, path);
     this.acls.release(this.nodes.aclRef[node]!);
     this.nodes.release(node);
     this.indexOwner(path, owner, false);
+    if (name === LIMIT_NODE && parentPath.startsWith(QUOTA_PATH)) this.quotas.delete(quotaRootOf(parentPath));
+    this.updateQuotaUsage(path, -dataLength, -1);
     const fired = this.dataWatches.trigger(path, EventType.NodeDeleted, zxid, acl);
     this.childWatches.trigger(path, EventType.NodeDeleted, zxid, acl, fired);
     this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, zxid, this.aclOf(parent));
@@ -312,12 +351,16 @@ export class DataTree {
     const node = this.lookup(path);
     if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
     const n = this.nodes;
-    this.approximateDataSize += (data?.length ?? 0) - (n.data[node]?.length ?? 0);
+    const bytesDiff = (data?.length ?? 0) - (n.data[node]?.length ?? 0);
+    this.approximateDataSize += bytesDiff;
+    this.removeDigest(node, path);
     n.willChange(node);
     n.data[node] = data;
     n.mtime[node] = time;
     n.mzxid[node] = zxid;
     n.version[node] = version;
+    this.addDigest(node, path);
+    this.updateQuotaUsage(path, bytesDiff, 0);
     this.dataWatches.trigger(path, EventType.NodeDataChanged, zxid, this.aclOf(node));
     return node;
   }
@@ -328,10 +371,64 @@ export class DataTree {
     const n = this.nodes;
     const ref = this.acls.acquire(acl);
     this.acls.release(n.aclRef[node]!);
+    this.removeDigest(node, path);
     n.willChange(node);
     n.aclRef[node] = ref;
     n.aversion[node] = aversion;
+    this.addDigest(node, path);
     return node;
+  }
+
+  // ---- quotas ----
+
+  /** A limits node makes a quota root; a stats node starts with the subtree's current usage. */
+  private quotaNodeCreated(parentPath: string, name: string): void {
+    if (!parentPath.startsWith(QUOTA_PATH)) return;
+    const root = quotaRootOf(parentPath);
+    if (name === LIMIT_NODE) this.quotas.add(root);
+    if (name === STATS_NODE) this.recountQuota(root);
+  }
+
+  private recountQuota(root: string): void {
+    const start = this.lookup(root);
+    const statsPath = `${QUOTA_PATH}${root}/${STATS_NODE}`;
+    const stats = this.lookup(statsPath);
+    if (stats === -1) return;
+    let count = 0;
+    let bytes = 0;
+    const stack = start === -1 ? [] : [start];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      count++;
+      bytes += this.nodes.data[node]?.length ?? 0;
+      for (const child of this.nodes.children[node]?.values() ?? []) stack.push(child);
+    }
+    const track = new StatsTrack();
+    track.set('count', count);
+    track.set('bytes', bytes);
+    this.setDataQuietly(stats, statsPath, track.toString());
+  }
+
+  /** Adds a change's count and bytes to the stats of the deepest quota above `path` (updateQuotaStat). */
+  private updateQuotaUsage(path: string, bytesDiff: number, countDiff: number): void {
+    const root = this.quotas.maxPrefix(path);
+    if (root === null) return;
+    const statsPath = `${QUOTA_PATH}${root}/${STATS_NODE}`;
+    const stats = this.lookup(statsPath);
+    if (stats === -1) return;
+    const track = new StatsTrack(this.nodes.data[stats] ?? null);
+    track.set('count', track.get('count') + countDiff);
+    track.set('bytes', track.get('bytes') + bytesDiff);
+    this.setDataQuietly(stats, statsPath, track.toString());
+  }
+
+  /** ZooKeeper rewrites stats nodes in place: no new version or mzxid, no watch event. */
+  private setDataQuietly(node: number, path: string, data: string): void {
+    this.approximateDataSize += data.length - (this.nodes.data[node]?.length ?? 0);
+    this.removeDigest(node, path);
+    this.nodes.willChange(node);
+    this.nodes.data[node] = Buffer.from(data, 'utf8').toString('latin1');
+    this.addDigest(node, path);
   }
 
   /** Moves a parent's cversion and pzxid forward (replay of a create that found its node). */
@@ -339,10 +436,29 @@ export class DataTree {
     const node = this.lookup(path);
     if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
     if (cversion > this.nodes.cversion[node]!) {
+      this.removeDigest(node, path);
       this.nodes.willChange(node);
       this.nodes.cversion[node] = cversion;
       this.nodes.pzxid[node] = zxid;
+      this.addDigest(node, path);
     }
+  }
+
+  // ---- the tree digest ----
+
+  private addDigest(node: number, path: string): void {
+    if (this.digestEnabled) this.digest = (this.digest + nodeDigest(this.nodes, node, path)) >>> 0;
+  }
+
+  private removeDigest(node: number, path: string): void {
+    if (this.digestEnabled) this.digest = (this.digest - nodeDigest(this.nodes, node, path)) >>> 0;
+  }
+
+  /** Called once a transaction is applied: every 128th zxid enters the digest log. */
+  recordDigest(zxid: number): void {
+    if (!this.digestEnabled || zxid % DIGEST_LOG_INTERVAL !== 0) return;
+    this.digestLog.push({ zxid, digest: this.digest });
+    if (this.digestLog.length > DIGEST_LOG_LIMIT) this.digestLog.shift();
   }
 
   /** Deletes a closed session's ephemerals: those the txn names, then any left. */
@@ -391,11 +507,16 @@ export class DataTree {
     }
     this.approximateDataSize += pathLengths[node]! + (data?.length ?? 0);
     if (stat.owner !== PERSISTENT_OWNER) this.indexOwner(this.pathOf(node), stat.owner, true);
+    if (name === LIMIT_NODE) {
+      const parentPath = this.pathOf(parent);
+      if (parentPath.startsWith(QUOTA_PATH)) this.quotas.add(quotaRootOf(parentPath));
+    }
   }
 
   finishRestore(zxid: number): void {
     this.restorePathLengths = null;
     this.lastProcessedZxid = zxid;
+    if (this.digestEnabled) this.digest = treeDigest(this);
   }
 
   // ---- watches ----

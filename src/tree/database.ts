@@ -59,7 +59,10 @@ export class ZkDatabase {
   /** Applies a committed transaction and records its zxid as processed. */
   apply(txn: Txn): TxnResult {
     const result = this.applyBody(txn, txn.body);
-    if (txn.zxid > this.tree.lastProcessedZxid) this.tree.lastProcessedZxid = txn.zxid;
+    if (txn.zxid > this.tree.lastProcessedZxid) {
+      this.tree.lastProcessedZxid = txn.zxid;
+      this.tree.recordDigest(txn.zxid);
+    }
     return result;
   }
 

@@ -183,12 +183,10 @@ describe('differential: zkCli.sh', { skip: skipUnlessReferenceTools() }, () => {
       'reconfig -remove 1',
     ]));
 
-  // Known gap: ZooKeeper's DataTree keeps each quota's usage in .../zookeeper_stats (recounted when
-  // the limits node is created, updated on every create, delete and setData below the quota root);
-  // zkts does not maintain it yet. Kept as a todo so the suite shows it until it does.
+  // The server keeps each quota's usage in .../zookeeper_stats: recounted when the stats node is
+  // created, updated on every create, delete and setData below the quota root.
   test(
     'quotas: setquota, listquota, the usage the server keeps, delquota',
-    { todo: 'zkts does not maintain quota usage (zookeeper_stats) yet' },
     () =>
       same('quota', [
         'create R',

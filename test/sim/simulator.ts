@@ -890,8 +890,12 @@ export class Simulation {
     if (notServing.length > 0) {
       this.fail(`after healing, ${notServing.map((n) => `n${n.id} (${n.peer?.state})`).join(', ')} not serving`);
     }
+    for (const n of live) {
+      const walked = treeDigest(n.db.tree);
+      if (n.db.tree.digest !== walked) this.fail(`n${n.id}'s running tree digest ${n.db.tree.digest} differs from its tree's ${walked}`);
+    }
     const zxids = new Set(live.map((n) => n.appliedZxid));
-    const digests = new Set(live.map((n) => treeDigest(n.db.tree)));
+    const digests = new Set(live.map((n) => n.db.tree.digest));
     if (zxids.size !== 1 || digests.size !== 1) {
       this.fail(`replicas differ after healing: ${live.map((n) => `n${n.id}@${zxidHex(n.appliedZxid)}:${treeDigest(n.db.tree)}`).join(' ')}`);
     }

@@ -144,7 +144,7 @@ function dbDump(db: ZkDatabase): string {
 }
 
 const recoverFrom = (dir: string): ZkDatabase =>
-  recover({ snapshotDir: dir, logDir: dir, extendedTypesEnabled: true, logger: silentLogger() }).db;
+  recover({ snapshotDir: dir, logDir: dir, tree: { extendedTypesEnabled: true }, logger: silentLogger() }).db;
 
 describe('transaction log', () => {
   it('reads back what it wrote, and batches concurrent appends into few fsyncs', async () => {

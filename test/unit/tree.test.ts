@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { CreateMode, EventType, OpCode, Perms } from '../../src/protocol/constants.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import type { ACL } from '../../src/protocol/records.js';
@@ -13,6 +14,7 @@ import { OPEN_ACL_UNSAFE, digestOf } from '../../src/tree/acl.js';
 import { ROOT_NODE } from '../../src/tree/data-tree.js';
 import { ZkDatabase, type TxnResult } from '../../src/tree/database.js';
 import type { Watcher } from '../../src/tree/watches.js';
+import { treeDigest } from '../../src/tree/digest.js';
 import { RequestPreparer, SERVER_CONTEXT, sequenceSuffix, type RequestContext } from '../../src/server/prep.js';
 
 const SESSION = 0x100n;
@@ -323,5 +325,44 @@ describe('data tree', () => {
     h.run({ type: OpCode.setData, req: { path: '/null', data: Buffer.from([0, 255, 128]), version: -1 } });
     assert.equal(h.db.tree.approximateDataSize, size + 3);
     assert.deepEqual(Buffer.from(h.db.tree.dataOf(h.db.tree.lookup('/null'))!, 'latin1'), Buffer.from([0, 255, 128]));
+  });
+});
+
+describe('tree digest', () => {
+  const paths = ['/a', '/a/b', '/a/b/c', '/d', '/zookeeper/quota/a/zookeeper_limits', '/zookeeper/quota/a/zookeeper_stats', '/zookeeper/quota/a'];
+  const path = fc.constantFrom(...paths);
+  const data = fc.option(fc.uint8Array({ maxLength: 12 }), { nil: null });
+  const request: fc.Arbitrary<WriteRequest> = fc.oneof(
+    fc.record({ path, data, flags: fc.constantFrom(CreateMode.PERSISTENT, CreateMode.EPHEMERAL, CreateMode.PERSISTENT_SEQUENTIAL) }).map(
+      ({ path, data, flags }) => ({ type: OpCode.create, req: { path, data, acl: [...OPEN_ACL_UNSAFE], flags } }) as WriteRequest,
+    ),
+    fc.record({ path, data }).map(({ path, data }) => ({ type: OpCode.setData, req: { path, data, version: -1 } }) as WriteRequest),
+    path.map((path) => ({ type: OpCode.delete, req: { path, version: -1 } }) as WriteRequest),
+    path.map((path) => ({ type: OpCode.setACL, req: { path, acl: [...OPEN_ACL_UNSAFE], version: -1 } }) as WriteRequest),
+  );
+
+  it('kept incrementally, always equals the digest of a walk over the tree', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(request, fc.boolean()), { maxLength: 60 }), fc.nat(60), (ops, closeAt) => {
+        const h = new Harness();
+        ops.forEach(([op, bySession], i) => {
+          if (i === closeAt) h.run({ type: OpCode.closeSession }, h.ctx(OTHER_SESSION));
+          h.run(op, h.ctx(bySession ? SESSION : OTHER_SESSION));
+          assert.equal(h.db.tree.digest, treeDigest(h.db.tree));
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('logs the digest at every 128th zxid, as hash prints it', () => {
+    const h = new Harness();
+    for (let i = 0; h.db.lastZxid < 300; i++) h.create(`/n${i}`);
+    assert.deepEqual(
+      h.db.tree.digestLog.map((entry) => entry.zxid),
+      [128, 256],
+    );
+    h.create('/last');
+    assert.equal(h.db.tree.digestLog.length, 2, 'only zxids divisible by 128 are logged');
   });
 });
