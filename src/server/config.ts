@@ -154,7 +154,7 @@ function assemble(
   if (secureAddress !== undefined && secureClientPort === 0) {
     throw new ConfigError(`${secureAddress.where}: ${secureAddress.key} is set but secureClientPort is not set`);
   }
-  return {
+  const config: ServerConfig = {
     ...unchanged,
     source,
     dataDir: resolve(cwd, dataDir),
@@ -174,6 +174,35 @@ function assemble(
     ssl: parseTextValues(file.ssl, warnings),
     extraProperties: parseTextValues(file.extra, warnings),
   };
+  checkUnimplemented(config, warnings);
+  return config;
+}
+
+/**
+ * Settings that ask for what zkts does not do yet. Where ignoring one would leave the server
+ * unusable or less secure than asked, the server does not start; otherwise it says so.
+ */
+function checkUnimplemented(config: ServerConfig, warnings: string[]): void {
+  const { source } = config;
+  if (config.secureClientPort !== undefined) {
+    if (config.clientPort === 0) {
+      throw new ConfigError(
+        `${source}: only secureClientPort is set, and zkts does not implement TLS yet: no client could connect (set clientPort)`,
+      );
+    }
+    warnings.push(`secureClientPort is ignored: zkts does not implement TLS yet; clients connect to clientPort ${config.clientPort} only`);
+  }
+  if (config.ssl.get('sslQuorum') === 'true') {
+    throw new ConfigError(`${source}: sslQuorum=true asks for TLS between servers, which zkts does not implement yet`);
+  }
+  if (config.extraProperties.get('quorum.auth.enableSasl') === 'true') {
+    throw new ConfigError(`${source}: quorum.auth.enableSasl=true asks for SASL between servers, which zkts does not implement yet`);
+  }
+  if (config.readOnlyModeEnabled) {
+    warnings.push('readonlymode.enabled is ignored: zkts has no read-only mode; a server cut off from its quorum stops serving');
+  }
+  if (config.localSessionsEnabled) warnings.push('localSessionsEnabled is ignored: every zkts session is global');
+  if (config.reconfigEnabled) warnings.push('reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests get Unimplemented');
 }
 
 // ---------------------------------------------------------------------------------------------

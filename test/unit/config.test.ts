@@ -179,8 +179,11 @@ describe('parseConfig on a realistic zoo.cfg', () => {
   );
   const { config, warnings } = parse(text);
 
-  it('reads every key without warnings', () => {
-    assert.deepEqual(warnings, []);
+  it('reads every key, warning only of what zkts does not implement', () => {
+    assert.deepEqual(warnings, [
+      'localSessionsEnabled is ignored: every zkts session is global',
+      'reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests get Unimplemented',
+    ]);
   });
 
   it('reads the core keys', () => {
@@ -280,10 +283,11 @@ describe('file defaults', () => {
     assert.equal(configOf().dataLogDir, '/var/lib/zk');
   });
 
-  it('keeps a secure-only server without a plaintext port', () => {
-    const config = parse(cfg('dataDir=/d', 'secureClientPort=2281')).config;
-    assert.equal(config.clientPort, 0);
-    assert.equal(config.secureClientPort, 2281);
+  it('refuses a secure-only server, since TLS is not implemented yet', () => {
+    assert.equal(
+      errorOf(cfg('dataDir=/d', 'secureClientPort=2281')),
+      'zoo.cfg: only secureClientPort is set, and zkts does not implement TLS yet: no client could connect (set clientPort)',
+    );
   });
 });
 
@@ -323,7 +327,7 @@ describe('key aliases', () => {
     it(`${lines.join(' ')} sets ${field}`, () => {
       const { config, warnings } = parse(cfg('dataDir=/d', 'clientPort=2181', ...lines));
       assert.deepEqual(config[field], expected);
-      assert.deepEqual(warnings, []);
+      assert.deepEqual(warnings.filter((w) => !w.includes(' is ignored: ')), []);
     });
   }
 
@@ -521,7 +525,7 @@ describe('ssl and other recognised keys', () => {
       'ssl.keyStore.password=secret',
       'ssl.quorum.hostnameVerification=YES',
       'ssl.clientAuth=want',
-      'sslQuorum=true',
+      'sslQuorum=no',
       'secureClientPortAddress=[::]',
     );
     assert.equal(config.secureClientPort, 2281);
@@ -532,9 +536,23 @@ describe('ssl and other recognised keys', () => {
         ['ssl.keyStore.password', 'secret'],
         ['ssl.quorum.hostnameVerification', 'true'],
         ['ssl.clientAuth', 'want'],
-        ['sslQuorum', 'true'],
+        ['sslQuorum', 'false'],
         ['secureClientPortAddress', '::'],
       ],
+    );
+  });
+
+  it('says which settings ask for what zkts does not do yet', () => {
+    assert.deepEqual(warningsOf('secureClientPort=2281', 'readonlymode.enabled=true', 'localSessionsEnabled=true', 'reconfigEnabled=true'), [
+      'secureClientPort is ignored: zkts does not implement TLS yet; clients connect to clientPort 2181 only',
+      'readonlymode.enabled is ignored: zkts has no read-only mode; a server cut off from its quorum stops serving',
+      'localSessionsEnabled is ignored: every zkts session is global',
+      'reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests get Unimplemented',
+    ]);
+    assert.equal(errorWith('sslQuorum=true'), 'zoo.cfg: sslQuorum=true asks for TLS between servers, which zkts does not implement yet');
+    assert.equal(
+      errorWith('quorum.auth.enableSasl=true'),
+      'zoo.cfg: quorum.auth.enableSasl=true asks for SASL between servers, which zkts does not implement yet',
     );
   });
 
