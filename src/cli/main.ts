@@ -10,6 +10,7 @@ import { runImport } from '../storage/tools/import.js';
 import { runLogTool } from '../storage/tools/log-tool.js';
 import { runSnapshotTool } from '../storage/tools/snapshot-tool.js';
 import { runVerify } from '../storage/tools/verify.js';
+import { runShell } from './shell/run.js';
 
 async function runServer(configPath: string | undefined): Promise<void> {
   let loaded;
@@ -106,4 +107,16 @@ program
     process.exitCode = await runImport(zkDataDir, options, toolOutput());
   });
 
-await program.parseAsync(process.argv);
+program.addHelpText(
+  'after',
+  '\nThe shell (zkCli.sh compatible; its words are not parsed as options of zkts):\n' +
+    '  zkts shell [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [-waitforconnection] [cmd args...]\n',
+);
+
+// The shell reads its command line as zkCli does (single-dash words like -server, then a command with flags of its
+// own), so it is dispatched before commander, which would take -V or --version anywhere as its own.
+if (process.argv[2] === 'shell') {
+  process.exit(await runShell(process.argv.slice(3)));
+} else {
+  await program.parseAsync(process.argv);
+}
