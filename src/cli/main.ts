@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `zkts` command. */
 import { Command } from 'commander';
+import { registerBenchCommand } from './bench/command.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { ZkServer } from '../server/zk-server.js';
@@ -106,6 +107,7 @@ program
   .action(async (zkDataDir: string, options: { dataLogDir?: string; to: string }) => {
     process.exitCode = await runImport(zkDataDir, options, toolOutput());
   });
+registerBenchCommand(program);
 
 program.addHelpText(
   'after',
