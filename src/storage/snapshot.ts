@@ -13,7 +13,7 @@
  * parent before its children, each naming its parent by position), then a
  * trailer with a CRC-32 of everything before it.
  */
-import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { JuteError, JuteReader, JuteWriter, record, vector } from '../jute/mod.js';
@@ -178,7 +178,8 @@ export async function writeSnapshot(capture: SnapshotCapture, file: string): Pro
       written += chunk.length;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    fdatasyncSync(fd);
+    // Off the event loop: flushing a large snapshot to disk can take a while.
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error === null ? resolve() : reject(error))));
   } finally {
     closeSync(fd);
   }

@@ -12,7 +12,7 @@ import { nameOf, parentOf } from '../protocol/paths.js';
 import type { ACL, Stat } from '../protocol/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { OwnerKind, PERSISTENT_OWNER, clientVisibleOwner, ownerKind } from './ephemeral-owner.js';
-import { nodeDigest, treeDigest } from './digest.js';
+import { EMPTY_HASH, contentHashOf, hashText, nodeDigest } from './digest.js';
 import { NodeTable } from './node-table.js';
 import { WatchMode, WatchTable, type Watcher } from './watches.js';
 import { LIMIT_NODE, QUOTA_PATH, QuotaIndex, STATS_NODE, StatsTrack, quotaRootOf } from './quota.js';
@@ -90,8 +90,12 @@ export class DataTree {
   readonly digestLog: ZxidDigest[] = [];
   private readonly digestEnabled: boolean;
 
-  /** Path lengths by node id while a snapshot is being restored (for approximateDataSize). */
-  private restorePathLengths: number[] | null = null;
+  /**
+   * While a snapshot is being restored, by node id: path lengths (for
+   * approximateDataSize) and path hashes (for the digest), each built from
+   * the parent's without building the path.
+   */
+  private restoring: { pathLengths: number[]; pathHashes: number[] } | null = null;
 
   constructor(
     readonly options: DataTreeOptions,
@@ -103,7 +107,8 @@ export class DataTree {
     this.nodes.aclRef[root] = this.acls.acquire(OPEN_ACL_UNSAFE);
     this.nodes.data[root] = '';
     this.approximateDataSize = '/'.length;
-    this.addDigest(root, '/');
+    this.nodes.contentHash[root] = contentHashOf('/', '');
+    this.addDigest(root);
     this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
     // ZooKeeper restricts /zookeeper/config with setACL(path, READ_ACL_UNSAFE, -1),
@@ -114,7 +119,7 @@ export class DataTree {
   /** A tree without even a root, to be filled by `restoreNode` from a snapshot. */
   static blank(options: DataTreeOptions): DataTree {
     const tree = new DataTree(options, true);
-    tree.restorePathLengths = [];
+    tree.restoring = { pathLengths: [], pathHashes: [] };
     return tree;
   }
 
@@ -129,7 +134,8 @@ export class DataTree {
     this.nodes.name[node] = nameOf(path);
     this.childMap(parent).set(nameOf(path), node);
     this.approximateDataSize += path.length;
-    this.addDigest(node, path);
+    this.nodes.contentHash[node] = contentHashOf(path, '');
+    this.addDigest(node);
   }
 
   get nodeCount(): number {
@@ -261,11 +267,11 @@ export class DataTree {
     // Replaying a txn log over a fuzzy snapshot can meet a parent that is
     // already ahead; never move its cversion and pzxid backwards.
     if (newCVersion > n.cversion[parent]!) {
-      this.removeDigest(parent, parentPath);
+      this.removeDigest(parent);
       n.willChange(parent);
       n.cversion[parent] = newCVersion;
       n.pzxid[parent] = zxid;
-      this.addDigest(parent, parentPath);
+      this.addDigest(parent);
     }
     const node = n.allocate();
     n.czxid[node] = zxid;
@@ -279,7 +285,8 @@ export class DataTree {
     n.parent[node] = parent;
     n.name[node] = name;
     siblings.set(name, node);
-    this.addDigest(node, path);
+    n.contentHash[node] = contentHashOf(path, data);
+    this.addDigest(node);
     this.approximateDataSize += path.length + (data?.length ?? 0);
     this.indexOwner(path, owner, true);
     this.quotaNodeCreated(parentPath, name);
@@ -298,10 +305,10 @@ export class DataTree {
     const node = siblings?.get(name);
     // A replayed delete may find the child already gone; pzxid still moves.
     if (zxid > this.nodes.pzxid[parent]!) {
-      this.removeDigest(parent, parentPath);
+      this.removeDigest(parent);
       this.nodes.willChange(parent);
       this.nodes.pzxid[parent] = zxid;
-      this.addDigest(parent, parentPath);
+      this.addDigest(parent);
     }
     if (node === undefined) throw new KeeperError(ErrorCode.NoNode, path);
     if (this.nodes.children[node]?.size) throw new KeeperError(ErrorCode.NotEmpty, path);
@@ -311,7 +318,7 @@ export class DataTree {
     const acl = this.aclOf(node);
     const dataLength = this.nodes.data[node]?.length ?? 0;
     this.approximateDataSize -= path.length + dataLength;
-    this.removeDigest(node, path);
+    this.removeDigest(node);
     this.acls.release(this.nodes.aclRef[node]!);
     this.nodes.release(node);
     this.indexOwner(path, owner, false);
@@ -353,13 +360,14 @@ export class DataTree {
     const n = this.nodes;
     const bytesDiff = (data?.length ?? 0) - (n.data[node]?.length ?? 0);
     this.approximateDataSize += bytesDiff;
-    this.removeDigest(node, path);
+    this.removeDigest(node);
     n.willChange(node);
     n.data[node] = data;
+    n.contentHash[node] = contentHashOf(path, data);
     n.mtime[node] = time;
     n.mzxid[node] = zxid;
     n.version[node] = version;
-    this.addDigest(node, path);
+    this.addDigest(node);
     this.updateQuotaUsage(path, bytesDiff, 0);
     this.dataWatches.trigger(path, EventType.NodeDataChanged, zxid, this.aclOf(node));
     return node;
@@ -371,11 +379,11 @@ export class DataTree {
     const n = this.nodes;
     const ref = this.acls.acquire(acl);
     this.acls.release(n.aclRef[node]!);
-    this.removeDigest(node, path);
+    this.removeDigest(node);
     n.willChange(node);
     n.aclRef[node] = ref;
     n.aversion[node] = aversion;
-    this.addDigest(node, path);
+    this.addDigest(node);
     return node;
   }
 
@@ -425,10 +433,12 @@ export class DataTree {
   /** ZooKeeper rewrites stats nodes in place: no new version or mzxid, no watch event. */
   private setDataQuietly(node: number, path: string, data: string): void {
     this.approximateDataSize += data.length - (this.nodes.data[node]?.length ?? 0);
-    this.removeDigest(node, path);
+    this.removeDigest(node);
     this.nodes.willChange(node);
-    this.nodes.data[node] = Buffer.from(data, 'utf8').toString('latin1');
-    this.addDigest(node, path);
+    const stored = Buffer.from(data, 'utf8').toString('latin1');
+    this.nodes.data[node] = stored;
+    this.nodes.contentHash[node] = contentHashOf(path, stored);
+    this.addDigest(node);
   }
 
   /** Moves a parent's cversion and pzxid forward (replay of a create that found its node). */
@@ -436,22 +446,24 @@ export class DataTree {
     const node = this.lookup(path);
     if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
     if (cversion > this.nodes.cversion[node]!) {
-      this.removeDigest(node, path);
+      this.removeDigest(node);
       this.nodes.willChange(node);
       this.nodes.cversion[node] = cversion;
       this.nodes.pzxid[node] = zxid;
-      this.addDigest(node, path);
+      this.addDigest(node);
     }
   }
 
   // ---- the tree digest ----
 
-  private addDigest(node: number, path: string): void {
-    if (this.digestEnabled) this.digest = (this.digest + nodeDigest(this.nodes, node, path)) >>> 0;
+  /** Adds a node's share; its contentHash must be current. */
+  private addDigest(node: number): void {
+    if (this.digestEnabled) this.digest = (this.digest + nodeDigest(this.nodes, node, this.nodes.contentHash[node]!)) >>> 0;
   }
 
-  private removeDigest(node: number, path: string): void {
-    if (this.digestEnabled) this.digest = (this.digest - nodeDigest(this.nodes, node, path)) >>> 0;
+  /** Removes a node's share; called before any of its Stat, path or data changes. */
+  private removeDigest(node: number): void {
+    if (this.digestEnabled) this.digest = (this.digest - nodeDigest(this.nodes, node, this.nodes.contentHash[node]!)) >>> 0;
   }
 
   /** Called once a transaction is applied: every 128th zxid enters the digest log. */
@@ -478,8 +490,8 @@ export class DataTree {
    * are allocated in order). `parent` is −1 for the root.
    */
   restoreNode(id: number, parent: number, name: string, data: NodeData, stat: RestoredStat): void {
-    const pathLengths = this.restorePathLengths;
-    if (pathLengths === null) throw new Error('restoreNode outside a restore');
+    if (this.restoring === null) throw new Error('restoreNode outside a restore');
+    const { pathLengths, pathHashes } = this.restoring;
     const n = this.nodes;
     const node = n.allocate();
     if (node !== id || (id === ROOT_NODE) !== (parent === -1) || parent >= id) {
@@ -499,12 +511,18 @@ export class DataTree {
     n.data[node] = data;
     if (parent === -1) {
       pathLengths[node] = 1;
+      // The root's children extend the empty prefix: "/" + name.
+      pathHashes[node] = EMPTY_HASH;
+      n.contentHash[node] = contentHashOf('/', data);
     } else {
       n.parent[node] = parent;
       n.name[node] = name;
       this.childMap(parent).set(name, node);
       pathLengths[node] = (parent === ROOT_NODE ? 0 : pathLengths[parent]!) + 1 + name.length;
+      pathHashes[node] = hashText(hashText(pathHashes[parent]!, '/'), name);
+      n.contentHash[node] = data === null ? pathHashes[node]! : hashText(pathHashes[node]!, data);
     }
+    this.addDigest(node);
     this.approximateDataSize += pathLengths[node]! + (data?.length ?? 0);
     if (stat.owner !== PERSISTENT_OWNER) this.indexOwner(this.pathOf(node), stat.owner, true);
     if (name === LIMIT_NODE) {
@@ -514,9 +532,8 @@ export class DataTree {
   }
 
   finishRestore(zxid: number): void {
-    this.restorePathLengths = null;
+    this.restoring = null;
     this.lastProcessedZxid = zxid;
-    if (this.digestEnabled) this.digest = treeDigest(this);
   }
 
   // ---- watches ----

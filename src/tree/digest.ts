@@ -1,41 +1,71 @@
 /**
  * The tree digest, so replicas can be compared (the `hash` word, the
  * simulator's convergence check). As in ZooKeeper's DigestCalculator, each
- * znode contributes a CRC-32 of its path, data and stat, and the tree's
- * digest is their sum mod 2^32: independent of traversal order, and kept
- * current by subtracting a node's old digest and adding its new one.
+ * znode contributes a hash of its path, data and Stat, and the tree's digest
+ * is their sum mod 2^32: independent of traversal order, and kept current by
+ * subtracting a node's old share and adding its new one.
+ *
+ * The hash is computed in plain JavaScript (FNV-1a over the characters, then
+ * a multiply-xorshift mix of the Stat fields) rather than with zlib's CRC-32:
+ * it runs on every write, and this way it allocates nothing and never
+ * encodes a string. Path and data are hashed once, when they are set
+ * (NodeTable.contentHash); a Stat-only change just re-mixes the Stat.
  */
-import { crc32 } from 'node:zlib';
 import { ROOT_NODE, type DataTree } from './data-tree.js';
 import type { NodeTable } from './node-table.js';
 
-const statScratch = Buffer.alloc(8 * 6 + 4 * 3);
+/** The FNV-1a hash of the empty string: the start of every path's hash. */
+export const EMPTY_HASH = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 
-/** One znode's digest. Data strings hold bytes as latin1; CRC-32 reads them as UTF-8, consistently on every replica. */
-export function nodeDigest(n: NodeTable, node: number, path: string): number {
-  const stat = statScratch;
-  stat.writeDoubleBE(n.czxid[node]!, 0);
-  stat.writeDoubleBE(n.mzxid[node]!, 8);
-  stat.writeDoubleBE(n.ctime[node]!, 16);
-  stat.writeDoubleBE(n.mtime[node]!, 24);
-  stat.writeDoubleBE(n.pzxid[node]!, 32);
-  stat.writeBigInt64BE(n.owner[node]!, 40);
-  stat.writeInt32BE(n.version[node]!, 48);
-  stat.writeInt32BE(n.cversion[node]!, 52);
-  stat.writeInt32BE(n.aversion[node]!, 56);
-  let crc = crc32(path);
-  const data = n.data[node];
-  if (data !== null && data !== undefined && data.length > 0) crc = crc32(data, crc);
-  return crc32(stat, crc);
+/** Continues FNV-1a hash `h` over the characters of `text` (data strings hold one byte per character). */
+export function hashText(h: number, text: string): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h >>> 0;
 }
 
-/** The digest computed from scratch by walking the whole tree. */
+/** The hash of a node's path and data. */
+export function contentHashOf(path: string, data: string | null): number {
+  const pathHash = hashText(EMPTY_HASH, path);
+  return data === null ? pathHash : hashText(pathHash, data);
+}
+
+function mix(h: number, value: number): number {
+  h = Math.imul(h ^ value, 0x5bd1e995);
+  return h ^ (h >>> 15);
+}
+
+/** Mixes an integer-valued double (zxids, times) as its low and high 32 bits. */
+function mixLong(h: number, value: number): number {
+  return mix(mix(h, value >>> 0), (value / 0x1_0000_0000) | 0);
+}
+
+/** One znode's share of the tree digest: its content hash mixed with its Stat. */
+export function nodeDigest(n: NodeTable, node: number, contentHash: number): number {
+  let h = contentHash;
+  h = mixLong(h, n.czxid[node]!);
+  h = mixLong(h, n.mzxid[node]!);
+  h = mixLong(h, n.pzxid[node]!);
+  h = mixLong(h, n.ctime[node]!);
+  h = mixLong(h, n.mtime[node]!);
+  h = mix(h, n.version[node]!);
+  h = mix(h, n.cversion[node]!);
+  h = mix(h, n.aversion[node]!);
+  const owner = n.owner[node]!;
+  if (owner !== 0n) h = mix(mix(h, Number(BigInt.asIntN(32, owner))), Number(owner >> 32n));
+  // Final avalanche (MurmurHash3's fmix32), so nearby Stats give unrelated shares.
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The digest computed from scratch, hashing every path and data again (to check the running one). */
 export function treeDigest(tree: DataTree): number {
   let sum = 0;
   const stack: [number, string][] = [[ROOT_NODE, '/']];
   while (stack.length > 0) {
     const [node, path] = stack.pop()!;
-    sum = (sum + nodeDigest(tree.nodes, node, path)) >>> 0;
+    sum = (sum + nodeDigest(tree.nodes, node, contentHashOf(path, tree.nodes.data[node] ?? null))) >>> 0;
     for (const [name, child] of tree.nodes.children[node] ?? []) stack.push([child, path === '/' ? `/${name}` : `${path}/${name}`]);
   }
   return sum;

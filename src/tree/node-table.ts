@@ -35,6 +35,12 @@ export class NodeTable {
    * them out later while the tree keeps changing.
    */
   parent = new Int32Array(INITIAL_CAPACITY).fill(FREE_NODE);
+  /**
+   * A hash of the node's path and data, kept so that the tree digest can
+   * drop and re-add a node's share when only its Stat changes without
+   * hashing its path and data again. Not part of snapshots.
+   */
+  contentHash = new Uint32Array(INITIAL_CAPACITY);
   readonly name: string[] = [];
   readonly data: (string | null)[] = [];
   readonly children: (Map<string, number> | undefined)[] = [];
@@ -90,6 +96,7 @@ export class NodeTable {
     this.aclRef[id] = 0;
     this.owner[id] = 0n;
     this.parent[id] = NO_PARENT;
+    this.contentHash[id] = 0;
     this.name[id] = '';
     this.data[id] = null;
     this.children[id] = undefined;
@@ -120,6 +127,9 @@ export class NodeTable {
     this.aclRef = growInt32(this.aclRef, capacity);
     this.parent = growInt32(this.parent, capacity);
     this.parent.fill(FREE_NODE, this.capacity);
+    const contentHash = new Uint32Array(capacity);
+    contentHash.set(this.contentHash);
+    this.contentHash = contentHash;
     const owner = new BigInt64Array(capacity);
     owner.set(this.owner);
     this.owner = owner;

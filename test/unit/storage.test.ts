@@ -18,6 +18,7 @@ import { CorruptionError, scanSegment } from '../../src/storage/log-format.js';
 import { purge } from '../../src/storage/purge.js';
 import { recover } from '../../src/storage/recovery.js';
 import { captureSnapshot, loadSnapshot, writeSnapshot } from '../../src/storage/snapshot.js';
+import { treeDigest } from '../../src/tree/digest.js';
 import { TxnLog } from '../../src/storage/txn-log.js';
 import { OPEN_ACL_UNSAFE, digestOf } from '../../src/tree/acl.js';
 import { ZkDatabase } from '../../src/tree/database.js';
@@ -248,7 +249,11 @@ describe('snapshots', () => {
     const { db } = makeTxns(3000, 7);
     const file = join(dir, snapshotFileName(db.lastZxid));
     await writeSnapshot(captureSnapshot(db), file);
-    assert.equal(dbDump(loadSnapshot(file, { extendedTypesEnabled: true })), dbDump(db));
+    const restored = loadSnapshot(file, { extendedTypesEnabled: true });
+    assert.equal(dbDump(restored), dbDump(db));
+    // The digest is rebuilt while nodes are restored, from path hashes built parent to child.
+    assert.equal(restored.tree.digest, db.tree.digest);
+    assert.equal(restored.tree.digest, treeDigest(restored.tree));
   });
 
   it('are not disturbed by changes made while they are written', async () => {
