@@ -7,7 +7,10 @@
  *      each repetition starts a fresh server (timing spawn → first served
  *      getData on an empty data dir) and runs setData, getData, watch, multi,
  *      session churn and create against it. Medians over the repetitions.
- *   2. Memory and restart, once per server: RSS of the empty server, then of
+ *   2. The same for --ensemble servers (3; 0 skips it) on 127.0.0.1: each
+ *      repetition starts a fresh ensemble of each kind and runs setData,
+ *      create and getData against it, sessions spread over the servers.
+ *   3. Memory and restart, once per server: RSS of the empty server, then of
  *      the server holding --znodes znodes of 100 bytes (loaded by pipelined
  *      creates); then kill -9 and time start → first served getData of a
  *      loaded znode, a few times.
@@ -15,7 +18,7 @@
  * Results go to bench/results/<date>-<host>.json and .md.
  *
  * Usage: npm run bench:compare -- [--quick] [--reps 3] [--znodes 1000000]
- *          [--duration 8] [--warmup 2] [--servers 1] [--dir /tmp] [--out bench/results]
+ *          [--duration 8] [--warmup 2] [--ensemble 3] [--dir /tmp] [--out bench/results]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -50,7 +53,7 @@ const { values: args } = parseArgs({
     znodes: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
-    servers: { type: 'string', default: '1' },
+    ensemble: { type: 'string', default: '3' },
     dir: { type: 'string', default: tmpdir() },
     out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
   },
@@ -63,7 +66,8 @@ const PLAN = {
   durationS: Number(args.duration ?? (args.quick ? 1.5 : 8)),
   znodes: Number(args.znodes ?? (args.quick ? 100_000 : 1_000_000)),
   restarts: 3,
-  serverCount: Number(args.servers),
+  /** Servers in the ensemble runs; 0: no ensemble runs. */
+  ensembleSize: Number(args.ensemble),
 };
 
 /** The load shape of the figures in issue 6: 2 worker processes × 4 sessions × 32 outstanding, 100-byte data. */
@@ -71,6 +75,8 @@ const LOAD: Pick<BenchOptions, 'workers' | 'sessions' | 'outstanding' | 'size'> 
 
 /** create runs last in each repetition, so the znodes it adds do not weigh on the others. */
 const WORKLOADS: WorkloadName[] = ['setData', 'getData', 'watch', 'multi', 'churn', 'create'];
+/** What an ensemble adds to the picture: replicated writes, and reads spread over the servers. */
+const ENSEMBLE_WORKLOADS: WorkloadName[] = ['setData', 'getData', 'create'];
 
 const SETTINGS: ServerSettings = { tickTimeMs: 2000, heapMb: 4096, baseDir: args.dir! };
 
@@ -81,12 +87,14 @@ const KINDS: ServerKind[] = ['zookeeper', 'zkts'];
 
 interface WorkloadSample {
   kind: ServerKind;
+  /** 1: standalone; more: an ensemble of that many servers. */
+  servers: number;
   rep: number;
   workload: WorkloadName;
   opsPerSec: number;
   latencyMs: LatencySummary;
   errors: number;
-  /** The server's CPU use over the measured time, in % of one core. */
+  /** The servers' CPU use over the measured time, in % of one core (summed over an ensemble's servers). */
   serverCpuPercent: number;
   clientCpuPercent: number[];
   hostCpuPercent: number | undefined;
@@ -124,7 +132,8 @@ function log(line: string): void {
   process.stderr.write(line + '\n');
 }
 
-async function runWorkload(server: BenchServer, connect: string, workload: WorkloadName, rep: number): Promise<WorkloadSample> {
+async function runWorkload(servers: BenchServer[], connect: string, workload: WorkloadName, rep: number): Promise<WorkloadSample> {
+  const cpuMs = (): number => servers.reduce((sum, server) => sum + server.cpuMs(), 0);
   let cpuAtStart = 0;
   let startedAt = 0;
   let serverCpuPercent = 0;
@@ -133,16 +142,17 @@ async function runWorkload(server: BenchServer, connect: string, workload: Workl
     {
       measuring: (edge) => {
         if (edge === 'start') {
-          cpuAtStart = server.cpuMs();
+          cpuAtStart = cpuMs();
           startedAt = performance.now();
         } else {
-          serverCpuPercent = Math.round(((server.cpuMs() - cpuAtStart) / (performance.now() - startedAt)) * 100);
+          serverCpuPercent = Math.round(((cpuMs() - cpuAtStart) / (performance.now() - startedAt)) * 100);
         }
       },
     },
   );
   return {
-    kind: server.kind,
+    kind: servers[0]!.kind,
+    servers: servers.length,
     rep,
     workload,
     opsPerSec: result.opsPerSec,
@@ -156,15 +166,21 @@ async function runWorkload(server: BenchServer, connect: string, workload: Workl
   };
 }
 
-async function workloadRepetition(kind: ServerKind, rep: number): Promise<{ startMs: number; samples: WorkloadSample[] }> {
-  const ensemble = await startEnsemble(kind, PLAN.serverCount, SETTINGS);
+async function workloadRepetition(
+  kind: ServerKind,
+  rep: number,
+  servers: number,
+  workloads: WorkloadName[],
+): Promise<{ startMs: number; samples: WorkloadSample[] }> {
+  const ensemble = await startEnsemble(kind, servers, SETTINGS);
+  const name = servers === 1 ? SERVER_NAMES[kind] : `${SERVER_NAMES[kind]} ×${servers}`;
   try {
-    log(`[rep ${rep + 1}/${PLAN.reps}] ${SERVER_NAMES[kind]}: serving ${Math.round(ensemble.startMs)} ms after spawn`);
+    log(`[rep ${rep + 1}/${PLAN.reps}] ${name}: serving ${Math.round(ensemble.startMs)} ms after spawn`);
     const samples: WorkloadSample[] = [];
-    for (const workload of WORKLOADS) {
-      const sample = await runWorkload(ensemble.servers[0]!, ensemble.connectString, workload, rep);
+    for (const workload of workloads) {
+      const sample = await runWorkload(ensemble.servers, ensemble.connectString, workload, rep);
       log(
-        `[rep ${rep + 1}/${PLAN.reps}] ${SERVER_NAMES[kind]} ${workload}: ${formatCount(sample.opsPerSec)} ops/s, ` +
+        `[rep ${rep + 1}/${PLAN.reps}] ${name} ${workload}: ${formatCount(sample.opsPerSec)} ops/s, ` +
           `p50 ${sample.latencyMs.p50} ms, p99 ${sample.latencyMs.p99} ms; server CPU ${sample.serverCpuPercent}%, ` +
           `client CPU ${sample.clientCpuPercent.join('%/')}%` +
           sample.warnings.map((w) => `\n    warning: ${w}`).join(''),
@@ -178,7 +194,7 @@ async function workloadRepetition(kind: ServerKind, rep: number): Promise<{ star
 }
 
 async function memoryAndRestart(kind: ServerKind): Promise<MemorySample> {
-  const ensemble = await startEnsemble(kind, PLAN.serverCount, SETTINGS);
+  const ensemble = await startEnsemble(kind, 1, SETTINGS);
   const server = ensemble.servers[0]!;
   try {
     await sleep(SETTLE_MS);
@@ -229,17 +245,30 @@ function median(values: number[]): number | undefined {
 }
 
 function summaryRows(samples: WorkloadSample[], starts: { kind: ServerKind; ms: number }[], memory: MemorySample[]): Row[] {
-  const of = (kind: ServerKind, workload: WorkloadName, pick: (s: WorkloadSample) => number): number | undefined =>
-    median(samples.filter((s) => s.kind === kind && s.workload === workload).map(pick));
-  const both = (workload: WorkloadName, pick: (s: WorkloadSample) => number): Pick<Row, 'zookeeper' | 'zkts'> => ({
-    zookeeper: of('zookeeper', workload, pick),
-    zkts: of('zkts', workload, pick),
+  const of = (kind: ServerKind, servers: number, workload: WorkloadName, pick: (s: WorkloadSample) => number): number | undefined =>
+    median(samples.filter((s) => s.kind === kind && s.servers === servers && s.workload === workload).map(pick));
+  const across = (servers: number, workload: WorkloadName, pick: (s: WorkloadSample) => number): Pick<Row, 'zookeeper' | 'zkts'> => ({
+    zookeeper: of('zookeeper', servers, workload, pick),
+    zkts: of('zkts', servers, workload, pick),
   });
+  const both = (workload: WorkloadName, pick: (s: WorkloadSample) => number): Pick<Row, 'zookeeper' | 'zkts'> => across(1, workload, pick);
+  const n = PLAN.ensembleSize;
+  const ensembleRows: Row[] =
+    n === 0
+      ? []
+      : [
+          { metric: `${n}-server ensemble: create ops/s`, ...across(n, 'create', (s) => s.opsPerSec), format: formatCount, target: atLeastX(2) },
+          { metric: `${n}-server ensemble: create p99`, ...across(n, 'create', (s) => s.latencyMs.p99), format: formatMillis, target: NO_WORSE },
+          { metric: `${n}-server ensemble: setData ops/s`, ...across(n, 'setData', (s) => s.opsPerSec), format: formatCount, target: atLeastX(2) },
+          { metric: `${n}-server ensemble: setData p99`, ...across(n, 'setData', (s) => s.latencyMs.p99), format: formatMillis, target: NO_WORSE },
+          { metric: `${n}-server ensemble: getData ops/s`, ...across(n, 'getData', (s) => s.opsPerSec), format: formatCount, target: atLeastX(1.5) },
+          { metric: `${n}-server ensemble: getData p99`, ...across(n, 'getData', (s) => s.latencyMs.p99), format: formatMillis, target: NO_WORSE },
+        ];
   const mem = (kind: ServerKind): MemorySample | undefined => memory.find((m) => m.kind === kind);
-  const opsPerSec = (v: number): string => formatCount(v);
-  const millis = (v: number): string => `${Number(v.toPrecision(3))} ms`;
-  const atLeast = (x: number) => ({ text: `≥ ${x}x`, met: (ratio: number) => ratio >= x });
-  const noWorse = { text: '≤ 1x', met: (ratio: number) => ratio <= 1 };
+  const opsPerSec = formatCount;
+  const millis = formatMillis;
+  const atLeast = atLeastX;
+  const noWorse = NO_WORSE;
   return [
     { metric: 'create ops/s', ...both('create', (s) => s.opsPerSec), format: opsPerSec, target: atLeast(2) },
     { metric: 'create p99', ...both('create', (s) => s.latencyMs.p99), format: millis, target: noWorse },
@@ -278,8 +307,13 @@ function summaryRows(samples: WorkloadSample[], starts: { kind: ServerKind; ms: 
       format: (v) => `${Math.round(v)} ms`,
       target: { text: 'zkts < 0.3 s', met: (_ratio, zkts) => zkts < 300 },
     },
+    ...ensembleRows,
   ];
 }
+
+const formatMillis = (v: number): string => `${Number(v.toPrecision(3))} ms`;
+const atLeastX = (x: number): NonNullable<Row['target']> => ({ text: `≥ ${x}x`, met: (ratio) => ratio >= x });
+const NO_WORSE: NonNullable<Row['target']> = { text: '≤ 1x', met: (ratio) => ratio <= 1 };
 
 interface Ratio {
   metric: string;
@@ -325,14 +359,18 @@ function ratioTable(rows: Row[]): [string[], string[][]] {
 function detailTable(samples: WorkloadSample[]): [string[], string[][]] {
   const header = ['workload', 'server', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'server CPU', 'client CPU', 'machine CPU', 'load avg'];
   const rows: string[][] = [];
-  for (const workload of WORKLOADS) {
+  const groups: [number, WorkloadName][] = [
+    ...WORKLOADS.map((w): [number, WorkloadName] => [1, w]),
+    ...(PLAN.ensembleSize > 0 ? ENSEMBLE_WORKLOADS.map((w): [number, WorkloadName] => [PLAN.ensembleSize, w]) : []),
+  ];
+  for (const [servers, workload] of groups) {
     for (const kind of KINDS) {
-      const mine = samples.filter((s) => s.kind === kind && s.workload === workload);
+      const mine = samples.filter((s) => s.kind === kind && s.servers === servers && s.workload === workload);
       if (mine.length === 0) continue;
       const m = (pick: (s: WorkloadSample) => number): number => median(mine.map(pick))!;
       rows.push([
         workload,
-        SERVER_NAMES[kind],
+        servers === 1 ? SERVER_NAMES[kind] : `${SERVER_NAMES[kind]} ×${servers}`,
         formatCount(m((s) => s.opsPerSec)),
         String(m((s) => s.latencyMs.p50)),
         String(m((s) => s.latencyMs.p99)),
@@ -373,8 +411,8 @@ async function main(): Promise<void> {
     for (const m of missing) log(`bench:compare: ${m}`);
     process.exit(1);
   }
-  if (PLAN.serverCount !== 1) {
-    log(`bench:compare: ensemble mode not available yet (--servers ${PLAN.serverCount}): only standalone until zkts has replication`);
+  if (!Number.isInteger(PLAN.ensembleSize) || PLAN.ensembleSize < 0 || PLAN.ensembleSize === 1) {
+    log(`bench:compare: --ensemble takes the number of servers of the ensemble runs (3, 5, …) or 0 for none, not ${args.ensemble}`);
     process.exit(2);
   }
   freezeZktsBuild();
@@ -405,9 +443,14 @@ async function main(): Promise<void> {
   for (let rep = 0; rep < PLAN.reps; rep++) {
     // Alternate which server goes first, so neither always runs on a machine the other just warmed (or heated).
     for (const kind of rep % 2 === 0 ? KINDS : [...KINDS].reverse()) {
-      const { startMs, samples: mine } = await workloadRepetition(kind, rep);
+      const { startMs, samples: mine } = await workloadRepetition(kind, rep, 1, WORKLOADS);
       starts.push({ kind, ms: startMs });
       samples.push(...mine);
+    }
+  }
+  for (let rep = 0; rep < PLAN.reps && PLAN.ensembleSize > 0; rep++) {
+    for (const kind of rep % 2 === 0 ? KINDS : [...KINDS].reverse()) {
+      samples.push(...(await workloadRepetition(kind, rep, PLAN.ensembleSize, ENSEMBLE_WORKLOADS)).samples);
     }
   }
   const memory: MemorySample[] = [];
@@ -421,10 +464,14 @@ async function main(): Promise<void> {
   // machine CPU column shows it); what makes a figure doubtful is a saturated client or failed requests.
   const warnings = samples
     .filter((s) => s.errors > 0 || s.clientCpuPercent.some((p) => p > 90))
-    .map((s) => `${SERVER_NAMES[s.kind]} ${s.workload} (repetition ${s.rep + 1}): ${s.warnings.join('; ')}`);
+    .map((s) => `${SERVER_NAMES[s.kind]}${s.servers > 1 ? ` ×${s.servers}` : ''} ${s.workload} (repetition ${s.rep + 1}): ${s.warnings.join('; ')}`);
   const setup = [
     `${host.cpus} × ${host.cpuModel}, ${host.memoryGiB} GiB, Linux ${host.kernel}; ${host.java}; Node ${host.node}; zkts ${host.zkts}.`,
-    `Standalone servers on 127.0.0.1, one at a time, each with a fresh data dir under ${SETTINGS.baseDir}; zoo.cfg: tickTime=${SETTINGS.tickTimeMs}, forceSync=yes, other settings default (snapCount 100000).`,
+    `Standalone servers on 127.0.0.1, one at a time, each with a fresh data dir under ${SETTINGS.baseDir}; zoo.cfg: tickTime=${SETTINGS.tickTimeMs}, forceSync=yes, other settings default (snapCount 100000).` +
+      (PLAN.ensembleSize > 0
+        ? ` Ensembles: ${PLAN.ensembleSize} servers of one kind on 127.0.0.1 (so on the same 2 cores and disk), the same settings plus initLimit=10, syncLimit=5; ` +
+          `the load's sessions spread over the servers; server CPU is summed over them.`
+        : ''),
     `ZooKeeper JVM flags: \`${jvmFlags.join(' ')}\`; zkts Node flags: \`${nodeFlags.join(' ')}\`; both log at INFO to a file.`,
     `Load (zkts bench): ${LOAD.workers} worker processes × ${LOAD.sessions / LOAD.workers} sessions × ${LOAD.outstanding} outstanding requests, ${LOAD.size}-byte data, ` +
       `${DEFAULT_OPTIONS.znodes} znodes in the read set; churn: ${LOAD.sessions} concurrent connect+close loops. ` +

@@ -6,8 +6,9 @@
  * data dir under the same parent directory (so on the same disk).
  *
  * startEnsemble is the one entry point: it starts N servers of a kind and
- * returns their connect string. Only N = 1 (standalone) exists today; the
- * 3-server ensemble plugs in there once zkts has replication.
+ * returns their connect string: N = 1 is a standalone server, N > 1 an
+ * ensemble on 127.0.0.1 (server.N lines and myid files, ZooKeeper's
+ * QuorumPeerMain), which serves once it has elected a leader.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
@@ -111,20 +112,36 @@ const START_ATTEMPTS = 3;
  * and waits until each serves a getData.
  */
 export async function startEnsemble(kind: ServerKind, count: number, settings: ServerSettings): Promise<Ensemble> {
-  if (count !== 1) {
-    // TODO(ensemble): write server.N lines and myid files, start `count` servers, wait for a leader.
-    throw new Error(`ensemble mode not available yet: only standalone (1 server) is supported until zkts has replication (asked for ${count})`);
-  }
   for (let attempt = 1; ; attempt++) {
-    const server = new BenchServer(kind, await freePort(), settings);
-    try {
-      const startMs = await server.start();
-      return { servers: [server], connectString: server.connectString, startMs, destroy: () => server.destroy() };
-    } catch (e) {
-      await server.destroy();
-      if (!(e instanceof PortTakenError) || attempt === START_ATTEMPTS) throw e;
+    const ports = await freePorts(count === 1 ? 1 : count * 3);
+    const members: QuorumMember[] = Array.from({ length: count }, (_, i) => ({
+      id: i + 1,
+      clientPort: ports[3 * i]!,
+      quorumPort: ports[3 * i + 1] ?? 0,
+      electionPort: ports[3 * i + 2] ?? 0,
+    }));
+    const servers = members.map((m) => new BenchServer(kind, m.clientPort, settings, count === 1 ? undefined : { myId: m.id, members }));
+    const destroy = async (): Promise<void> => {
+      await Promise.all(servers.map((server) => server.destroy()));
+    };
+    // All at once: an ensemble member serves only once a quorum of them is up.
+    const started = await Promise.allSettled(servers.map((server) => server.start()));
+    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure === undefined) {
+      const startMs = Math.max(...started.map((r) => (r as PromiseFulfilledResult<number>).value));
+      return { servers, connectString: servers.map((server) => server.connectString).join(','), startMs, destroy };
     }
+    await destroy();
+    if (!(failure.reason instanceof PortTakenError) || attempt === START_ATTEMPTS) throw failure.reason;
   }
+}
+
+/** One server of an ensemble, as its server.N line gives it. */
+interface QuorumMember {
+  id: number;
+  clientPort: number;
+  quorumPort: number;
+  electionPort: number;
 }
 
 export class PortTakenError extends Error {
@@ -142,12 +159,15 @@ export class BenchServer {
     readonly kind: ServerKind,
     readonly port: number,
     private readonly settings: ServerSettings,
+    /** Set for an ensemble member: its id and every member's ports. */
+    private readonly quorum?: { myId: number; members: readonly QuorumMember[] },
   ) {
     this.workDir = mkdtempSync(join(settings.baseDir, `zkts-compare-${kind}-`));
     this.dataDir = join(this.workDir, 'data');
     mkdirSync(this.dataDir);
     live.add(this);
-    writeFileSync(join(this.workDir, 'zoo.cfg'), zooCfg(this.port, this.dataDir, settings));
+    if (quorum !== undefined) writeFileSync(join(this.dataDir, 'myid'), `${quorum.myId}\n`);
+    writeFileSync(join(this.workDir, 'zoo.cfg'), zooCfg(this.port, this.dataDir, settings, quorum?.members));
     writeFileSync(join(this.workDir, 'log4j.properties'), LOG4J_CONFIG);
   }
 
@@ -238,7 +258,7 @@ export class BenchServer {
         `-Dlog4j.configuration=file:${join(this.workDir, 'log4j.properties')}`,
         '-cp',
         ZOOKEEPER_CLASSPATH.join(':'),
-        'org.apache.zookeeper.server.ZooKeeperServerMain',
+        this.quorum === undefined ? 'org.apache.zookeeper.server.ZooKeeperServerMain' : 'org.apache.zookeeper.server.quorum.QuorumPeerMain',
         cfg,
       ],
     ];
@@ -246,7 +266,7 @@ export class BenchServer {
 }
 
 /** The same zoo.cfg for both servers. */
-function zooCfg(port: number, dataDir: string, settings: ServerSettings): string {
+function zooCfg(port: number, dataDir: string, settings: ServerSettings, members: readonly QuorumMember[] = []): string {
   return (
     [
       `tickTime=${settings.tickTimeMs}`,
@@ -258,6 +278,7 @@ function zooCfg(port: number, dataDir: string, settings: ServerSettings): string
       // ZooKeeper turns unknown keys into zookeeper.* system properties: this is zookeeper.forceSync.
       'forceSync=yes',
       'admin.enableServer=false',
+      ...members.map((m) => `server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}`),
     ].join('\n') + '\n'
   );
 }
@@ -319,6 +340,12 @@ function listens(pid: number, port: number): boolean {
  * A free port below the kernel's ephemeral range, so that the load
  * generator's own outgoing connections cannot take it while a server restarts.
  */
+async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
 async function freePort(): Promise<number> {
   const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
   const high = Math.min(ephemeralLow ?? 32768, 32768);
