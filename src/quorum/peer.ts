@@ -488,15 +488,17 @@ export class QuorumPeer {
       pongRound: 0,
       forwarding: false,
     });
-    if (role.phase === 'discovery') this.leaderCheckProgress(role);
+    // Until the epoch is chosen, the learner counts towards choosing it; afterwards it is told it at once.
+    if (role.epoch === -1) this.leaderCheckProgress(role);
     else this.sendLeaderInfo(role, role.learners.get(from)!);
   }
 
   private sendLeaderInfo(role: LeaderRole, learner: LearnerHandle): void {
     if (learner.acceptedEpoch > role.epoch) {
-      // It accepted a later epoch than ours: we cannot lead it; it will look again.
-      this.emit({ type: 'disconnect', peer: learner.id });
-      role.learners.delete(learner.id);
+      // It promised a later epoch (in a discovery round that never completed) and can never
+      // follow ours. Left alone it would be locked out until the next leader change, so we
+      // step down: the next election's leader proposes an epoch above every promise it hears.
+      this.lookForLeader(`server ${learner.id} accepted epoch ${learner.acceptedEpoch}, later than ours (${role.epoch})`);
       return;
     }
     this.send(learner.id, { type: 'leaderInfo', epoch: role.epoch });

@@ -31,6 +31,12 @@ describe('ensemble simulator', () => {
     runSeeds(120, { ...base, voters: 5, observers: 1 }, 10_001),
   );
 
+  // Seed 248: a deposed leader had promised epoch 3 in a discovery round that never completed,
+  // while the new leader ran epoch 2; it was locked out until the leader stepped down for it.
+  it('a server that promised a later epoch than the leader’s gets back in', () =>
+    runSeeds(1, { ...base, voters: 5, observers: 1 }, 248),
+  );
+
   it('a paused leader never answers a sync with stale data', { timeout: 600_000 }, () =>
     runSeeds(60, { ...base, voters: 3, observers: 0, scenario: 'pausedLeader' }, 20_001),
   );
