@@ -2,6 +2,7 @@
 /** The `zkts` command. */
 import { Command } from 'commander';
 import { registerBenchCommand } from './bench/command.js';
+import { registerEnsembleCommand } from './ensemble.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { ZkServer } from '../server/zk-server.js';
@@ -108,6 +109,7 @@ program
     process.exitCode = await runImport(zkDataDir, options, toolOutput());
   });
 registerBenchCommand(program);
+registerEnsembleCommand(program);
 
 program.addHelpText(
   'after',
