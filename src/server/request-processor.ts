@@ -66,6 +66,8 @@ export interface ProcessorDeps {
   /** Forgets sessions as their close is applied. */
   tracker: SessionTracker;
   replication: Replication;
+  /** Whether clients may connect now: serving, and not a leader told not to (leaderServes=no). */
+  servesClients: () => boolean;
   stats: ServerStats;
   logger: Logger;
   /** Milliseconds on a monotonic clock (session deadlines, latencies). */
@@ -159,9 +161,10 @@ export class RequestProcessor implements ConnectionHost {
       return;
     }
     conn.oldClient = readOnly === undefined;
-    const { config, db, logger, replication } = this.deps;
-    if (!replication.serving) {
-      // No quorum (or still syncing): ZooKeeper drops the connection and the client tries another server.
+    const { config, db, logger } = this.deps;
+    if (!this.deps.servesClients()) {
+      // No quorum, still syncing, or a leader that leaves clients to its followers:
+      // ZooKeeper drops the connection and the client tries another server.
       logger.debug(`refusing client ${conn.remoteAddress}:${conn.remotePort}: not serving`);
       conn.close();
       return;

@@ -173,7 +173,7 @@ export class ZkServer implements ServerView {
         this.processor.onCommit(txn);
         this.snapshotter.noteCommitted(this.db, bytes);
       },
-      onServingChanged: (serving) => this.processor.setServing(serving),
+      onServingChanged: (serving) => this.processor.setServing(serving && this.servesClients()),
       onFatal: (error) => {
         void this.stop().then(() => (options.onFatal ?? rethrow)(error));
       },
@@ -184,12 +184,19 @@ export class ZkServer implements ServerView {
       prep: this.prep,
       tracker: this.tracker,
       replication: this.replication,
+      servesClients: () => this.servesClients(),
       stats: this.stats,
       logger,
       monotonicNow,
       fourLetterWord: (conn, word, argument) => this.answerFourLetterWord(conn, word, argument),
       serverId: myId,
     });
+  }
+
+  /** With leaderServes=no an ensemble's leader leaves clients to its followers, as in ZooKeeper. */
+  private servesClients(): boolean {
+    const { serving, isLeader } = this.replication;
+    return serving && (this.config.leaderServes || !this.membership.ensemble || !isLeader);
   }
 
   /** srvr's Mode: standalone, leader, follower or observer (or looking, between leaders). */
