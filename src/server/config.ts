@@ -46,6 +46,15 @@ export interface ServerConfig {
   juteMaxBuffer: number;
   extendedTypesEnabled: boolean;
   superDigest: string | undefined;
+  /** The JAAS login configuration (`java.security.auth.login.config`): SASL users for clients. */
+  jaasConfigFile: string | undefined;
+  /** The section of the JAAS file for this server (`zookeeper.sasl.serverconfig`). */
+  saslServerSection: string;
+  /**
+   * ACL schemes of the configured authentication providers (authProvider.N) beyond the built-in
+   * world, digest and ip: `sasl` when SASLAuthenticationProvider is one of them.
+   */
+  providerAclSchemes: ReadonlySet<string>;
   enforceQuota: boolean;
   containerCheckIntervalMs: number;
   containerMaxPerMinute: number;
@@ -146,10 +155,12 @@ function assemble(
 ): ServerConfig {
   const {
     dataDir, dataLogDir, clientPort, secureClientPort, minSessionTimeoutMs, maxSessionTimeoutMs, fourLetterWords,
-    adminEnableServer, adminServerAddress, adminServerPort, adminCommandURL, adminIdleTimeoutMs, ...unchanged
+    adminEnableServer, adminServerAddress, adminServerPort, adminCommandURL, adminIdleTimeoutMs, jaasConfigFile,
+    ...unchanged
   } = values;
   const { source, cwd, warnings } = context;
   if (dataDir === undefined) throw new ConfigError(`${source}: dataDir is not set`);
+  const extraProperties = parseTextValues(file.extra, warnings);
   const secureAddress = file.ssl.get('secureClientPortAddress')?.assignment;
   if (secureAddress !== undefined && secureClientPort === 0) {
     throw new ConfigError(`${secureAddress.where}: ${secureAddress.key} is set but secureClientPort is not set`);
@@ -171,11 +182,36 @@ function assemble(
       commandURL: adminCommandURL,
       idleTimeoutMs: adminIdleTimeoutMs,
     },
+    jaasConfigFile: jaasConfigFile === undefined ? undefined : resolve(cwd, jaasConfigFile),
     ssl: parseTextValues(file.ssl, warnings),
-    extraProperties: parseTextValues(file.extra, warnings),
+    extraProperties,
+    providerAclSchemes: providerAclSchemesOf(extraProperties, warnings),
   };
   checkUnimplemented(config, warnings);
   return config;
+}
+
+/** The authentication providers ZooKeeper 3.8 ships, by class, with the ACL scheme of each. */
+const AUTHENTICATION_PROVIDERS: ReadonlyMap<string, string> = new Map([
+  ['org.apache.zookeeper.server.auth.DigestAuthenticationProvider', 'digest'],
+  ['org.apache.zookeeper.server.auth.IPAuthenticationProvider', 'ip'],
+  ['org.apache.zookeeper.server.auth.SASLAuthenticationProvider', 'sasl'],
+]);
+const BUILT_IN_ACL_SCHEMES = new Set(['world', 'digest', 'ip']);
+
+/**
+ * The ACL schemes authProvider.N adds to the built-in ones. ZooKeeper logs a provider class it
+ * cannot load and goes on without it; zkts does the same for one it does not implement.
+ */
+function providerAclSchemesOf(extraProperties: ReadonlyMap<string, string>, warnings: string[]): Set<string> {
+  const schemes = new Set<string>();
+  for (const [key, className] of extraProperties) {
+    if (!key.startsWith('authProvider.')) continue;
+    const scheme = AUTHENTICATION_PROVIDERS.get(className);
+    if (scheme === undefined) warnings.push(`${key}: authentication provider ${className} is not implemented by zkts (ignored)`);
+    else if (!BUILT_IN_ACL_SCHEMES.has(scheme)) schemes.add(scheme);
+  }
+  return schemes;
 }
 
 /**
@@ -202,7 +238,12 @@ function checkUnimplemented(config: ServerConfig, warnings: string[]): void {
     warnings.push('readonlymode.enabled is ignored: zkts has no read-only mode; a server cut off from its quorum stops serving');
   }
   if (config.localSessionsEnabled) warnings.push('localSessionsEnabled is ignored: every zkts session is global');
-  if (config.reconfigEnabled) warnings.push('reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests get Unimplemented');
+  if (config.reconfigEnabled) {
+    warnings.push(
+      'reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are checked as ZooKeeper ' +
+        'checks them, and those it would carry out get Unimplemented',
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,9 +298,14 @@ export function describeConfig(config: ServerConfig, runtime: ConfRuntime = {}):
   return lines;
 }
 
-/** The `conf` response text for describeConfig's lines. */
+/**
+ * The `conf` response text for describeConfig's lines. The membership block is ZooKeeper's
+ * QuorumVerifier.toString, which ends at its version line without a newline.
+ */
 export function formatConf(lines: readonly (readonly [string, string])[]): string {
-  return lines.map(([key, value]) => (key === 'membership' ? 'membership: \n' : `${key}=${value}\n`)).join('');
+  return lines
+    .map(([key, value]) => (key === 'membership' ? 'membership: \n' : key === 'version' ? `version=${value}` : `${key}=${value}\n`))
+    .join('');
 }
 
 function bracketedHost(host: string): string {
@@ -504,6 +550,9 @@ const SETTINGS = {
     userDigest,
     undefined,
   ),
+  // A JVM property (not ZooKeeper's), which ZooKeeper's SASL reads; here a zoo.cfg key like the others.
+  jaasConfigFile: setting<string | undefined>('java.security.auth.login.config', nonEmpty, undefined),
+  saslServerSection: setting('sasl.serverconfig', nonEmpty, 'Server'),
   enforceQuota: setting('enforceQuota', boolean, false),
   containerCheckIntervalMs: setting('znode.container.checkIntervalMs', positiveInt, 60000),
   containerMaxPerMinute: setting('znode.container.maxPerMinute', positiveInt, 10000),
@@ -851,6 +900,19 @@ function parseServers(assignments: readonly Assignment[], warnings: string[]): L
 }
 
 /** Parses `host:quorumPort:electionPort[:role][;[clientHost:]clientPort]` as QuorumPeer.QuorumServer does. */
+/**
+ * A server's address as a server.N line gives it (`host:quorumPort:electionPort[:role][;[clientHost:]clientPort]`),
+ * for reconfig requests; a ConfigError says what is wrong with it.
+ */
+export function parseQuorumServer(id: number, text: string): QuorumServerSpec {
+  try {
+    return serverSpec(id)(text, () => {});
+  } catch (error) {
+    if (!(error instanceof InvalidValue)) throw error;
+    throw new ConfigError(`server.${id}=${text}: ${error.message}`);
+  }
+}
+
 function serverSpec(id: number): Parser<QuorumServerSpec> {
   return (raw) => {
     const [peerPart, clientPart, ...rest] = raw.split(';');

@@ -11,7 +11,7 @@ import { FrameDecoder, FrameError } from '../protocol/framing.js';
 import { ReplyHeader, WatcherEvent, type ACL, type Id } from '../protocol/records.js';
 import type { Request } from '../protocol/requests.js';
 import { Perms } from '../protocol/constants.js';
-import { aclPermits } from '../tree/acl.js';
+import { aclPermits, type ProviderSchemes } from '../tree/acl.js';
 import type { TxnResult } from '../tree/database.js';
 import type { Watcher } from '../tree/watches.js';
 
@@ -38,6 +38,8 @@ export interface Outstanding {
 export interface ConnectionHost {
   readonly maxFrameBytes: number;
   readonly skipACL: boolean;
+  /** ACL schemes of configured authentication providers (`sasl`). */
+  readonly providerAclSchemes: ProviderSchemes;
   /** The first bytes received (at least 4): true if they were a four-letter word, now answered. */
   onFirstBytes(conn: ClientConnection, firstBytes: Buffer): boolean;
   onConnectFrame(conn: ClientConnection, frame: Buffer): void;
@@ -90,6 +92,8 @@ export class ClientConnection implements Watcher {
   private throttled = false;
   private closeAfterFlush = false;
   private prefix: Buffer | null = null;
+  /** From the connect request until the session is established: requests that came after it. */
+  private framesAwaitingSession: Buffer[] | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -142,9 +146,30 @@ export class ClientConnection implements Watcher {
   private onFrame(frame: Buffer): void {
     if (this.state === 'closed' || this.closeAfterFlush) return;
     this.stats.packetsReceived++;
-    if (this.state === 'handshake') this.host.onConnectFrame(this, frame);
-    else if (this.state === 'connected') this.host.onRequestFrame(this, frame);
-    // Frames after a connect request but before its answer are protocol violations; drop them.
+    if (this.state === 'connected') {
+      this.host.onRequestFrame(this, frame);
+    } else if (this.framesAwaitingSession === null) {
+      // Until the session is set up (a new one must be committed first), requests that came
+      // with the connect request wait, and nothing more is read: ZooKeeper disables receiving
+      // in the meantime and then reads them as the session's requests.
+      this.framesAwaitingSession = [];
+      this.host.onConnectFrame(this, frame);
+      if (this.state === 'handshake') this.updateReading();
+    } else {
+      this.framesAwaitingSession.push(frame);
+    }
+  }
+
+  /** The handshake succeeded: the connect response is written; requests that came with it run now. */
+  sessionEstablished(): void {
+    this.state = 'connected';
+    const waiting = this.framesAwaitingSession ?? [];
+    this.framesAwaitingSession = null;
+    for (const frame of waiting) {
+      if (this.state !== 'connected' || this.closeAfterFlush) break;
+      this.host.onRequestFrame(this, frame);
+    }
+    this.updateReading();
   }
 
   // ---- the response queue ----
@@ -204,7 +229,7 @@ export class ClientConnection implements Watcher {
     if (this.state === 'closed') return;
     if (this.out.length > 0) this.socket.write(this.out.take());
     if (this.closeAfterFlush) {
-      this.socket.end();
+      this.endAndDestroy();
       this.state = 'closed';
       this.host.onClosed(this);
       return;
@@ -214,7 +239,8 @@ export class ClientConnection implements Watcher {
 
   /** Stops or resumes reading: when the client does not read our replies, or the server is saturated. */
   private updateReading(): void {
-    const shouldPause = this.throttled || this.socket.writableLength > WRITE_HIGH_WATER_BYTES;
+    const awaitingSession = this.state === 'handshake' && this.framesAwaitingSession !== null;
+    const shouldPause = this.throttled || awaitingSession || this.socket.writableLength > WRITE_HIGH_WATER_BYTES;
     if (shouldPause === this.readingPaused || this.state === 'closed') return;
     this.readingPaused = shouldPause;
     if (shouldPause) this.socket.pause();
@@ -229,7 +255,7 @@ export class ClientConnection implements Watcher {
   /** Watcher: a fired watch becomes a notification (xid −1), unless the client may not read the node. */
   notify(type: number, path: string, zxid: number, acl: readonly ACL[]): void {
     if (this.state !== 'connected') return;
-    if (!this.host.skipACL && !aclPermits(acl, Perms.READ, this.authIds)) return;
+    if (!this.host.skipACL && !aclPermits(acl, Perms.READ, this.authIds, this.host.providerAclSchemes)) return;
     const w = this.output();
     const frame = w.beginFrame();
     ReplyHeader.encode(w, { xid: Xid.notification, zxid, err: 0 });
@@ -243,6 +269,26 @@ export class ClientConnection implements Watcher {
     if (this.state === 'closed') return;
     this.closeAfterFlush = true;
     this.output();
+  }
+
+  /** Answers a four-letter word: writes its output, then closes the connection. */
+  sendAndClose(text: string): void {
+    this.endAndDestroy(text);
+  }
+
+  /**
+   * Writes `text` (if any) and closes the socket outright once it is written, as ZooKeeper
+   * closes its socket. Ending only our half would leave the socket open for as long as the
+   * client keeps its own half open (kazoo keeps it after a session ends), each one holding a
+   * file descriptor and keeping the listener, and so the server's shutdown, from finishing.
+   */
+  private endAndDestroy(text?: string): void {
+    const socket = this.socket;
+    const destroy = (): void => {
+      socket.destroy();
+    };
+    if (text === undefined) socket.end(destroy);
+    else socket.end(text, destroy);
   }
 
   /** Closes at once, dropping unsent output. */

@@ -34,6 +34,8 @@ export interface ServerView {
   readonly processor: RequestProcessor;
   readonly tracker: SessionTracker;
   readonly replication: Replication;
+  /** This server's id in its ensemble (its myid); 0 when standalone. */
+  readonly membership: { readonly myId: number };
   /** 'standalone', 'leader', 'follower' or 'observer'. */
   readonly mode: string;
   readonly startedAt: number;
@@ -68,7 +70,7 @@ export function runFourLetterWord(word: string, server: ServerView, argument?: B
     case 'conf':
       return formatConf(
         describeConfig(server.config, {
-          serverId: 0,
+          serverId: server.membership.myId,
           dataDirSize: directorySize(server.config.dataDir),
           dataLogSize: directorySize(server.config.dataLogDir),
         }),

@@ -11,14 +11,15 @@ import { OpCode, Perms, CreateMode } from '../protocol/constants.js';
 import { ErrorCode, KeeperError } from '../protocol/errors.js';
 import type { MultiOp } from '../protocol/multi.js';
 import { pathProblem } from '../protocol/paths.js';
-import type { ACL, CreateRequest, CreateTTLRequest, Id } from '../protocol/records.js';
+import type { ACL, CreateRequest, CreateTTLRequest, Id, ReconfigRequest } from '../protocol/records.js';
 import type { WriteRequest } from '../protocol/requests.js';
 import type { Txn, TxnBody } from '../protocol/txn.js';
-import { aclPermits, fixupAcl } from '../tree/acl.js';
-import { DataTree } from '../tree/data-tree.js';
+import { aclPermits, fixupAcl, type ProviderSchemes } from '../tree/acl.js';
+import { CONFIG_PATH, DataTree } from '../tree/data-tree.js';
 import type { ZkDatabase } from '../tree/database.js';
 import { CONTAINER_OWNER, OwnerKind, PERSISTENT_OWNER, isValidTtl, ownerKind, ttlOwner } from '../tree/ephemeral-owner.js';
 import { LIMIT_NODE, QUOTA_PATH, STATS_NODE, StatsTrack } from '../tree/quota.js';
+import { ConfigError, parseQuorumServer, type QuorumServerSpec } from './config.js';
 
 export interface PrepOptions {
   extendedTypesEnabled: boolean;
@@ -26,6 +27,12 @@ export interface PrepOptions {
   reconfigEnabled: boolean;
   /** enforceQuota: a hard quota limit refuses the write with QuotaExceeded. */
   enforceQuota?: boolean;
+  /** ACL schemes of configured authentication providers (`sasl`); none by default. */
+  providerAclSchemes?: ProviderSchemes;
+  /** The ensemble's servers (from server.N); undefined for a standalone server. */
+  quorumServers?: readonly QuorumServerSpec[];
+  /** standaloneEnabled: a reconfig must then leave at least two voters. Default true. */
+  standaloneEnabled?: boolean;
 }
 
 /** Who is asking: a client session, or the server itself (session 0). */
@@ -151,13 +158,37 @@ export class RequestPreparer {
       case OpCode.setACL:
         return this.prepareSetAcl(ctx, request.req.path, request.req.acl, request.req.version, zxid);
       case OpCode.reconfig:
-        // Dynamic reconfiguration is not supported; ZooKeeper answers so when it is disabled.
-        throw new KeeperError(this.options.reconfigEnabled ? ErrorCode.Unimplemented : ErrorCode.ReconfigDisabled);
+        return this.prepareReconfig(ctx, request.req);
       case OpCode.multi:
         return this.prepareMulti(ctx, request.ops, zxid);
       case OpCode.closeSession:
         return this.prepareCloseSession(ctx.sessionId, zxid);
     }
+  }
+
+  /**
+   * A reconfig is checked as ZooKeeper's leader checks it, so that a client gets the same error
+   * for a request ZooKeeper would refuse; one it would carry out gets Unimplemented, as dynamic
+   * reconfiguration is not implemented. zkts never changes its membership, so the configuration
+   * last seen is the one from server.N. Not checked (they need the quorum's state): a curConfigId
+   * other than the current version (BadVersion), addresses a joiner shares with another server
+   * (BadArguments), and whether the new voters form a synced quorum (NewConfigNoQuorum).
+   */
+  private prepareReconfig(ctx: RequestContext, req: ReconfigRequest): never {
+    if (!this.options.reconfigEnabled) throw new KeeperError(ErrorCode.ReconfigDisabled);
+    this.checkSession(ctx);
+    const current = this.options.quorumServers;
+    // ZooKeeper's standalone server does not reconfigure.
+    if (current === undefined) throw new KeeperError(ErrorCode.Unimplemented);
+    const next = req.newMembers !== '' ? newMembersOf(req.newMembers) : incrementalChange(current, req);
+    const voters = [...next.values()].filter((server) => server.role === 'participant').length;
+    if ((this.options.standaloneEnabled ?? true) && voters < 2) {
+      throw new KeeperError(ErrorCode.BadArguments, undefined, 'the new configuration must include at least 2 followers');
+    } else if (voters < 1) {
+      throw new KeeperError(ErrorCode.BadArguments, undefined, 'the new configuration must include at least 1 follower');
+    }
+    this.checkAcl(ctx, this.existing(CONFIG_PATH).acl, Perms.WRITE, CONFIG_PATH);
+    throw new KeeperError(ErrorCode.Unimplemented, undefined, 'dynamic reconfiguration is not implemented');
   }
 
   // ---- lookups through pending changes ----
@@ -201,7 +232,7 @@ export class RequestPreparer {
   }
 
   private checkAcl(ctx: RequestContext, acl: readonly ACL[], perm: number, path: string): void {
-    if (this.options.skipACL || aclPermits(acl, perm, ctx.authIds)) return;
+    if (this.options.skipACL || aclPermits(acl, perm, ctx.authIds, this.options.providerAclSchemes)) return;
     throw new KeeperError(ErrorCode.NoAuth, path);
   }
 
@@ -262,7 +293,7 @@ export class RequestPreparer {
     if (mode.ttl ? !isValidTtl(ttl) : ttl >= 0) throw new KeeperError(ErrorCode.BadArguments, req.path);
     this.checkSession(ctx);
     const parentPath = RequestPreparer.parentPath(req.path, false);
-    const acl = fixupAcl(req.acl, ctx.authIds);
+    const acl = fixupAcl(req.acl, ctx.authIds, this.options.providerAclSchemes);
     if (acl === null) throw new KeeperError(ErrorCode.InvalidACL, req.path);
     const parent = this.existing(parentPath);
     this.checkAcl(ctx, parent.acl, Perms.CREATE, req.path);
@@ -341,7 +372,7 @@ export class RequestPreparer {
   private prepareSetAcl(ctx: RequestContext, path: string, requested: ACL[], version: number, zxid: number): TxnBody {
     this.checkSession(ctx);
     RequestPreparer.validatePath(path);
-    const acl = fixupAcl(requested, ctx.authIds);
+    const acl = fixupAcl(requested, ctx.authIds, this.options.providerAclSchemes);
     if (acl === null) throw new KeeperError(ErrorCode.InvalidACL, path);
     const node = this.existing(path);
     this.checkAcl(ctx, node.acl, Perms.ADMIN, path);
@@ -480,4 +511,63 @@ function latin1ToUtf8(data: string | null): string | null {
 /** The sequential suffix: the parent's create count as Java's %010d formats a signed int. */
 export function sequenceSuffix(cversion: number): string {
   return cversion < 0 ? `-${String(-cversion).padStart(9, '0')}` : String(cversion).padStart(10, '0');
+}
+
+/**
+ * The membership after an incremental reconfig: `leaving` is a comma-separated list of server
+ * ids, `joining` of `server.N=<address>` entries (ZooKeeper's StringUtils.split: items trimmed,
+ * empty ones dropped). An id that is not a number fails as ZooKeeper's uncaught
+ * NumberFormatException does, with MarshallingError.
+ */
+function incrementalChange(current: readonly QuorumServerSpec[], req: ReconfigRequest): Map<number, QuorumServerSpec> {
+  const next = new Map(current.map((server) => [server.id, server]));
+  for (const leaving of splitList(req.leavingServers, ',')) next.delete(javaParseLong(leaving));
+  for (const joiner of splitList(req.joiningServers, ',')) {
+    const parts = splitList(joiner, '=');
+    if (parts.length !== 2) throw new KeeperError(ErrorCode.BadArguments, undefined, 'wrong format of server string');
+    const id = javaParseLong(parts[0]!.slice(parts[0]!.lastIndexOf('.') + 1));
+    const server = quorumServerOf(id, parts[1]!, 'reconfiguration failed');
+    if (server.clientPort === undefined) {
+      throw new KeeperError(ErrorCode.BadArguments, undefined, 'each server should have at least 3 ports specified');
+    }
+    next.delete(id);
+    next.set(id, server);
+  }
+  return next;
+}
+
+/** The membership a non-incremental reconfig names: `server.N=<address>` lines, commas or newlines apart. */
+function newMembersOf(newMembers: string): Map<number, QuorumServerSpec> {
+  const next = new Map<number, QuorumServerSpec>();
+  for (const line of newMembers.split(/[,\n]/)) {
+    const eq = line.indexOf('=');
+    const key = (eq === -1 ? line : line.slice(0, eq)).trim();
+    if (!key.startsWith('server.')) continue;
+    const id = Number(key.slice('server.'.length));
+    if (!Number.isSafeInteger(id) || id < 0) throw new KeeperError(ErrorCode.BadArguments, undefined, `${key}: not a server id`);
+    next.set(id, quorumServerOf(id, eq === -1 ? '' : line.slice(eq + 1).trim()));
+  }
+  return next;
+}
+
+function quorumServerOf(id: number, address: string, detail?: string): QuorumServerSpec {
+  try {
+    return parseQuorumServer(id, address);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new KeeperError(ErrorCode.BadArguments, undefined, detail ?? error.message);
+  }
+}
+
+function splitList(text: string, separator: string): string[] {
+  return text
+    .split(separator)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** Long.parseLong: an optional sign and decimal digits; anything else is a NumberFormatException. */
+function javaParseLong(text: string): number {
+  if (!/^[+-]?\d+$/.test(text)) throw new KeeperError(ErrorCode.MarshallingError, undefined, `not a number: ${text}`);
+  return Number(text);
 }

@@ -46,7 +46,14 @@ import {
 } from '../protocol/records.js';
 import { decodeRequest, isKnownClientOpcode, isWriteRequest, type Request } from '../protocol/requests.js';
 import type { Txn } from '../protocol/txn.js';
-import { SUPER_ID, aclPermits, digestOf, maskDigests, orderLikeZooKeeperAuthSet } from '../tree/acl.js';
+import {
+  SUPER_ID,
+  aclPermits,
+  digestOf,
+  maskDigests,
+  orderLikeZooKeeperAuthSet,
+  type ProviderSchemes,
+} from '../tree/acl.js';
 import { ROOT_NODE, type NodeData } from '../tree/data-tree.js';
 import type { TxnResult, ZkDatabase } from '../tree/database.js';
 import { WatchMode } from '../tree/watches.js';
@@ -55,6 +62,7 @@ import { ClientConnection, type ConnectionHost, type Outstanding } from './conne
 import type { Logger } from './logger.js';
 import type { RequestContext, RequestPreparer } from './prep.js';
 import type { Replication } from './replication.js';
+import { DigestMd5Server, SaslError, loadSaslUsers, type SaslStep } from './sasl.js';
 import type { SessionTracker } from './session-tracker.js';
 import type { ServerStats } from './stats.js';
 
@@ -102,8 +110,15 @@ export class RequestProcessor implements ConnectionHost {
   private throttled = false;
   private nextSessionId: bigint;
 
+  /** SASL DIGEST-MD5 users from the JAAS file; undefined when SASL is not configured. */
+  private readonly saslUsers: ReadonlyMap<string, string> | undefined;
+  /** Each connection's SASL exchange, from its first SASL packet on. */
+  private readonly saslExchanges = new WeakMap<ClientConnection, DigestMd5Server>();
+
   constructor(private readonly deps: ProcessorDeps) {
     this.nextSessionId = initialSessionId(deps.serverId, Date.now());
+    const { config, logger } = deps;
+    this.saslUsers = loadSaslUsers(config.jaasConfigFile, config.saslServerSection, (message) => logger.warn(message));
   }
 
   get maxFrameBytes(): number {
@@ -112,6 +127,10 @@ export class RequestProcessor implements ConnectionHost {
 
   get skipACL(): boolean {
     return this.deps.config.skipACL;
+  }
+
+  get providerAclSchemes(): ProviderSchemes {
+    return this.deps.config.providerAclSchemes;
   }
 
   get outstandingRequests(): number {
@@ -221,7 +240,7 @@ export class RequestProcessor implements ConnectionHost {
     if (!conn.oldClient) w.writeBool(false);
     w.endFrame(frame);
     conn.stats.packetsSent++;
-    if (timeOut > 0) conn.state = 'connected';
+    if (timeOut > 0) conn.sessionEstablished();
   }
 
   // ---- requests ----
@@ -237,11 +256,7 @@ export class RequestProcessor implements ConnectionHost {
     const now = monotonicNow();
     replication.touchSession(conn.sessionId);
     if (type === OpCode.auth) return this.authenticate(conn, xid, reader);
-    if (type === OpCode.sasl) {
-      // SASL is not configured; ZooKeeper then answers Ok with no token.
-      conn.reply(xid, 0, ErrorCode.Ok, (w) => SaslToken.encode(w, { token: null }));
-      return;
-    }
+    if (type === OpCode.sasl) return this.saslStep(conn, xid, reader);
     const entry = this.makeEntry(conn, xid, type, reader, frame.subarray(8), now);
     conn.enqueue(entry);
     this.outstandingTotal++;
@@ -364,7 +379,9 @@ export class RequestProcessor implements ConnectionHost {
 
   private checkAcl(conn: ClientConnection, node: number, perm: number, path: string): void {
     if (this.deps.config.skipACL) return;
-    if (!aclPermits(this.deps.db.tree.aclOf(node), perm, conn.authIds)) throw new KeeperError(ErrorCode.NoAuth, path);
+    if (!aclPermits(this.deps.db.tree.aclOf(node), perm, conn.authIds, this.providerAclSchemes)) {
+      throw new KeeperError(ErrorCode.NoAuth, path);
+    }
   }
 
   private existingNode(path: string): number {
@@ -420,7 +437,7 @@ export class RequestProcessor implements ConnectionHost {
         const node = this.existingNode(path);
         this.checkAcl(conn, node, Perms.READ | Perms.ADMIN, path);
         const acl = tree.aclOf(node);
-        const isAdmin = this.deps.config.skipACL || aclPermits(acl, Perms.ADMIN, conn.authIds);
+        const isAdmin = this.deps.config.skipACL || aclPermits(acl, Perms.ADMIN, conn.authIds, this.providerAclSchemes);
         const stat = tree.statOf(node);
         conn.reply(xid, zxid, 0, (w) => GetACLResponse.encode(w, { acl: isAdmin ? acl : maskDigests(acl), stat }));
         return;
@@ -479,7 +496,7 @@ export class RequestProcessor implements ConnectionHost {
         return;
       }
       case OpCode.whoAmI: {
-        const clientInfo = conn.authIds.map(clientInfoOf);
+        const clientInfo = conn.authIds.map((id) => clientInfoOf(id, this.providerAclSchemes));
         conn.reply(xid, zxid, 0, (w) => WhoAmIResponse.encode(w, { clientInfo }));
         return;
       }
@@ -580,6 +597,55 @@ export class RequestProcessor implements ConnectionHost {
     }
     for (const path of req.persistentWatches) tree.addPersistentWatch(path, conn, false);
     for (const path of req.persistentRecursiveWatches) tree.addPersistentWatch(path, conn, true);
+  }
+
+  /**
+   * One step of a client's SASL exchange, answered at once (zxid 0), outside the request queue, as
+   * ZooKeeper does. A failed exchange is answered AuthFailed and the connection closed (the session
+   * stays). Without SASL users there is no SASL server, and ZooKeeper answers Ok with no token.
+   */
+  private saslStep(conn: ClientConnection, xid: number, reader: JuteReader): void {
+    const users = this.saslUsers;
+    if (users === undefined) {
+      conn.reply(xid, 0, ErrorCode.Ok, (w) => SaslToken.encode(w, { token: null }));
+      return;
+    }
+    let token: Buffer;
+    try {
+      token = SaslToken.decode(reader).token ?? Buffer.alloc(0);
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      this.onProtocolError(conn, `malformed SASL packet: ${e.message}`);
+      return;
+    }
+    let exchange = this.saslExchanges.get(conn);
+    if (exchange === undefined) this.saslExchanges.set(conn, (exchange = new DigestMd5Server(users)));
+    let step: SaslStep;
+    try {
+      step = exchange.evaluate(token);
+    } catch (e) {
+      if (!(e instanceof SaslError)) throw e;
+      this.deps.logger.warn(`client ${conn.remoteAddress}:${conn.remotePort} failed to SASL authenticate: ${e.message}`);
+      conn.reply(xid, 0, ErrorCode.AuthFailed, (w) => SaslToken.encode(w, { token: null }));
+      conn.closeAfterReplies();
+      return;
+    }
+    if (step.authorizationId !== undefined) {
+      const id = step.authorizationId;
+      this.deps.logger.info(`session 0x${conn.sessionId.toString(16)}: adding SASL authorization for ${id}`);
+      conn.authIds.push({ scheme: 'sasl', id });
+      if (this.isSaslSuperUser(id)) conn.authIds.push(SUPER_ID);
+      orderLikeZooKeeperAuthSet(conn.authIds);
+    }
+    conn.reply(xid, 0, ErrorCode.Ok, (w) => SaslToken.encode(w, { token: step.token }));
+  }
+
+  /** zookeeper.superUser (or superUser.N) names SASL identities that are the super user. */
+  private isSaslSuperUser(id: string): boolean {
+    for (const [key, value] of this.deps.config.extraProperties) {
+      if ((key === 'superUser' || key.startsWith('superUser.')) && value === id) return true;
+    }
+    return false;
   }
 
   private authenticate(conn: ClientConnection, xid: number, reader: JuteReader): void {
@@ -699,12 +765,15 @@ function multiResultOf(result: TxnResult): Parameters<typeof encodeMultiResponse
   }
 }
 
-function clientInfoOf(id: { scheme: string; id: string }): ClientInfo {
+function clientInfoOf(id: { scheme: string; id: string }, providerSchemes: ProviderSchemes): ClientInfo {
   switch (id.scheme) {
     case 'digest':
       return { authScheme: 'digest', user: id.id.split(':')[0]! };
     case 'ip':
       return { authScheme: 'ip', user: id.id };
+    case 'sasl':
+      // The user name comes from the scheme's provider; without it ZooKeeper has none to give.
+      return { authScheme: 'sasl', user: providerSchemes.has('sasl') ? id.id : '' };
     default:
       return { authScheme: id.scheme, user: '' };
   }

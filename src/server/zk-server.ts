@@ -130,6 +130,9 @@ export class ZkServer implements ServerView {
       skipACL: config.skipACL,
       reconfigEnabled: config.reconfigEnabled,
       enforceQuota: config.enforceQuota,
+      providerAclSchemes: config.providerAclSchemes,
+      quorumServers: this.membership.ensemble ? config.servers : undefined,
+      standaloneEnabled: config.standaloneEnabled,
     });
     // The leader tracks sessions; when this server leads, every restored session gets a full timeout.
     this.tracker = new SessionTracker(config.tickTimeMs, monotonicNow());
@@ -295,7 +298,7 @@ export class ZkServer implements ServerView {
     conn.isFourLetterWord = true;
     conn.stats.packetsReceived++;
     this.stats.packetsReceived++;
-    conn.socket.end(runFourLetterWord(word, this, argument));
+    conn.sendAndClose(runFourLetterWord(word, this, argument));
     return true;
   }
 

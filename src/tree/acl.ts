@@ -1,6 +1,6 @@
 /**
  * ACLs: the built-in schemes (world, auth, digest, ip, and the super user),
- * permission checks, and an interning cache so that the many znodes that
+ * `sasl` when its authentication provider is configured, permission checks, and an interning cache so that the many znodes that
  * share an ACL list share one copy (as Apache ZooKeeper's
  * ReferenceCountedACLCache does).
  */
@@ -74,8 +74,16 @@ export function ipMatches(clientAddress: string, expr: string): boolean {
   return true;
 }
 
+/**
+ * ACL schemes of configured authentication providers beyond world, digest and ip (only `sasl`
+ * is implemented). Without its provider a scheme is unknown to ZooKeeper: ACLs naming it are
+ * invalid, and identities of it neither match ACLs nor count as authenticated.
+ */
+export type ProviderSchemes = ReadonlySet<string>;
+export const NO_PROVIDER_SCHEMES: ProviderSchemes = new Set();
+
 /** Whether an ACL id is valid for its scheme (AuthenticationProvider.isValid). */
-function isValidId(id: Id): boolean {
+function isValidId(id: Id, providerSchemes: ProviderSchemes): boolean {
   switch (id.scheme) {
     case 'world':
       return id.id === 'anyone';
@@ -83,9 +91,19 @@ function isValidId(id: Id): boolean {
       return javaSplit(id.id, ':').length === 2;
     case 'ip':
       return isValidIpExpression(id.id);
+    case 'sasl':
+      return providerSchemes.has('sasl') && isValidKerberosName(id.id);
     default:
       return false;
   }
+}
+
+/**
+ * SASLAuthenticationProvider.isValid parses the id as a Kerberos name: `name`, or
+ * `service[/host]@REALM`; only an `@` outside that form makes it invalid.
+ */
+function isValidKerberosName(name: string): boolean {
+  return !name.includes('@') || /^[^/@]*(\/[^/@]*)?@[^/@]*$/.test(name);
 }
 
 /** String.split as Java does it: trailing empty strings are dropped ("bob:" has one part). */
@@ -118,24 +136,30 @@ function javaStringHash(s: string): number {
   return hash;
 }
 
-/** Schemes whose identities count for the `auth` ACL scheme (isAuthenticated). */
-const AUTHENTICATED_SCHEMES = new Set(['digest']);
+/** Whether a connection's identity counts for the `auth` ACL scheme (its provider's isAuthenticated). */
+function isAuthenticatedId(id: Id, providerSchemes: ProviderSchemes): boolean {
+  return id.scheme === 'digest' || (id.scheme === 'sasl' && providerSchemes.has('sasl'));
+}
 
 /**
  * Validates an ACL list for create/setACL and expands `auth` entries into the
  * connection's authenticated identities (PrepRequestProcessor.fixupACL).
  * Returns null when the list is invalid (the request fails with InvalidACL).
  */
-export function fixupAcl(acls: readonly ACL[], authIds: readonly Id[]): ACL[] | null {
+export function fixupAcl(
+  acls: readonly ACL[],
+  authIds: readonly Id[],
+  providerSchemes: ProviderSchemes = NO_PROVIDER_SCHEMES,
+): ACL[] | null {
   const unique = removeDuplicateAcls(acls);
   if (unique.length === 0) return null;
   const fixed: ACL[] = [];
   for (const acl of unique) {
     if (acl.id.scheme === 'auth') {
-      const authenticated = authIds.filter((cid) => AUTHENTICATED_SCHEMES.has(cid.scheme));
+      const authenticated = authIds.filter((cid) => isAuthenticatedId(cid, providerSchemes));
       if (authenticated.length === 0) return null;
       for (const cid of authenticated) fixed.push({ perms: acl.perms, id: cid });
-    } else if (isValidId(acl.id)) {
+    } else if (isValidId(acl.id, providerSchemes)) {
       fixed.push(acl);
     } else {
       return null;
@@ -159,7 +183,12 @@ export function removeDuplicateAcls(acls: readonly ACL[]): ACL[] {
  * (ZooKeeperServer.checkACL). An empty ACL list allows everything; the super
  * identity passes every check.
  */
-export function aclPermits(acl: readonly ACL[], perm: number, authIds: readonly Id[]): boolean {
+export function aclPermits(
+  acl: readonly ACL[],
+  perm: number,
+  authIds: readonly Id[],
+  providerSchemes: ProviderSchemes = NO_PROVIDER_SCHEMES,
+): boolean {
   if (acl.length === 0) return true;
   for (const id of authIds) if (id.scheme === 'super') return true;
   for (const entry of acl) {
@@ -168,10 +197,24 @@ export function aclPermits(acl: readonly ACL[], perm: number, authIds: readonly 
     if (scheme === 'world' && id === 'anyone') return true;
     for (const authId of authIds) {
       if (authId.scheme !== scheme) continue;
-      if (scheme === 'ip' ? ipMatches(authId.id, id) : scheme === 'digest' && authId.id === id) return true;
+      if (idMatches(scheme, authId.id, id, providerSchemes)) return true;
     }
   }
   return false;
+}
+
+/** Whether a connection's identity of `scheme` matches an ACL's id (the provider's matches). */
+function idMatches(scheme: string, authId: string, aclId: string, providerSchemes: ProviderSchemes): boolean {
+  switch (scheme) {
+    case 'ip':
+      return ipMatches(authId, aclId);
+    case 'digest':
+      return authId === aclId;
+    case 'sasl':
+      return providerSchemes.has('sasl') && authId === aclId;
+    default:
+      return false;
+  }
 }
 
 /** getACL without ADMIN permission masks digest hashes as `user:x`. */

@@ -10,7 +10,7 @@ import { OpCode } from '../../src/protocol/constants.js';
 import { PathWatchRequest } from '../../src/protocol/records.js';
 import { fourLetterWord, type ZkServerHandle } from '../harness/zkts-server.js';
 import { ServerPair, skipUnlessReferenceTools, type ServerKind } from './pair.js';
-import { body, RawClient } from './raw-client.js';
+import { body, HALF_OPEN_PROBE, HalfOpenSocket, RawClient } from './raw-client.js';
 import { connect } from 'node:net';
 
 /** Every word, with an empty output expected from both (hash: no digest yet; stmk without its argument). */
@@ -69,6 +69,24 @@ describe('differential: four-letter words', { skip: skipUnlessReferenceTools() }
     const [zkts, reference] = await Promise.all([setAndGet(pair.zkts), setAndGet(pair.reference)]);
     assert.deepEqual(zkts, reference);
     assert.deepEqual(reference, ['498', '498']);
+  });
+
+  test('after answering, the server closes its socket outright, even while the client keeps its own half open', async () => {
+    assert.ok(pair, 'servers did not start');
+    const exchange = async (server: ZkServerHandle): Promise<unknown> => {
+      const socket = await HalfOpenSocket.open(server.host, server.port);
+      try {
+        socket.write(Buffer.from('ruok'));
+        const serverEnded = await socket.waitEnded();
+        const closedAfterProbe = serverEnded && (await socket.probeUntilClosed(HALF_OPEN_PROBE));
+        return { output: socket.received.toString('latin1'), serverEnded, closedAfterProbe };
+      } finally {
+        socket.destroy();
+      }
+    };
+    const [zkts, reference] = await Promise.all([exchange(pair.zkts), exchange(pair.reference)]);
+    assert.deepEqual(zkts, reference);
+    assert.deepEqual(reference, { output: 'imok', serverEnded: true, closedAfterProbe: true });
   });
 
   test('srvr, stat, cons, conf, dirs, wchs, wchc, wchp, dump, crst, srst have the same shape', async () => {

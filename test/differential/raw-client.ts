@@ -59,6 +59,8 @@ export interface ConnectOptions {
   /** The trailing readOnly byte: true/false, or null to leave it out (a pre-3.4 client). */
   readOnly?: boolean | null;
   protocolVersion?: number;
+  /** Bytes (request frames) written together with the ConnectRequest, before its response. */
+  pipelined?: Buffer;
 }
 
 /** How long to wait for any one answer from the server. */
@@ -131,20 +133,9 @@ export class RawClient {
 
   /** Sends a ConnectRequest; resolves with the ConnectResponse, or 'closed'. */
   async connect(opts: ConnectOptions = {}): Promise<RawConnectResponse | 'closed'> {
-    const w = new JuteWriter(64);
-    const frame = w.beginFrame();
-    ConnectRequest.encode(w, {
-      protocolVersion: opts.protocolVersion ?? 0,
-      lastZxidSeen: opts.lastZxidSeen ?? 0,
-      timeOut: opts.timeoutMs ?? 30_000,
-      sessionId: opts.sessionId ?? 0n,
-      passwd: opts.passwd ?? Buffer.alloc(16),
-    });
-    if (opts.readOnly !== null) w.writeBool(opts.readOnly ?? false);
-    w.endFrame(frame);
     const from = this.received.length;
     this.awaitingConnect = true;
-    this.socket.write(w.take());
+    this.socket.write(Buffer.concat([connectRequestFrame(opts), opts.pipelined ?? Buffer.alloc(0)]));
     const got = await this.waitFor((r) => r.kind === 'connected' || r.kind === 'closed', from);
     if (got.kind !== 'connected') return 'closed';
     this.session = got.response;
@@ -295,6 +286,22 @@ export function jsonSafe(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** A ConnectRequest as one frame (defaults as in RawClient.connect). */
+export function connectRequestFrame(opts: ConnectOptions = {}): Buffer {
+  const w = new JuteWriter(64);
+  const frame = w.beginFrame();
+  ConnectRequest.encode(w, {
+    protocolVersion: opts.protocolVersion ?? 0,
+    lastZxidSeen: opts.lastZxidSeen ?? 0,
+    timeOut: opts.timeoutMs ?? 30_000,
+    sessionId: opts.sessionId ?? 0n,
+    passwd: opts.passwd ?? Buffer.alloc(16),
+  });
+  if (opts.readOnly !== null) w.writeBool(opts.readOnly ?? false);
+  w.endFrame(frame);
+  return w.take();
+}
+
 /** A frame: 4-byte big-endian length, then the payload. */
 export function frameOf(payload: Buffer): Buffer {
   const out = Buffer.alloc(4 + payload.length);
@@ -309,4 +316,90 @@ export function requestBytes(xid: number, type: number, rest: Buffer = Buffer.al
   head.writeInt32BE(xid, 0);
   head.writeInt32BE(type, 4);
   return Buffer.concat([head, rest]);
+}
+
+/** How often probeUntilClosed writes its probe while waiting for the reset. */
+const PROBE_INTERVAL_MS = 100;
+
+/**
+ * A probe for HalfOpenSocket.probeUntilClosed: the length of an 8 KB frame, and then, written
+ * again and again, more of that frame's body. A server that reads the probes waits for the rest
+ * of the frame (the probes never complete it) and has no reason to close the connection.
+ */
+export const HALF_OPEN_PROBE = Buffer.from([0, 0, 0x20, 0]);
+
+/**
+ * A connection that keeps its own half open after the server ends its half, as kazoo's sockets
+ * do, for telling a server that closes its socket outright from one that only ends its half.
+ */
+export class HalfOpenSocket {
+  private readonly chunks: Buffer[] = [];
+  private readonly ended: Promise<true>;
+  private readonly closed: Promise<true>;
+  private readonly waiters: Array<() => void> = [];
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    socket.on('error', () => {}); // the reset that answers a probe
+    this.ended = new Promise((resolve) => socket.once('end', () => resolve(true)));
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve(true)));
+  }
+
+  static open(host: string, port: number): Promise<HalfOpenSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port, allowHalfOpen: true });
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new HalfOpenSocket(socket));
+      });
+    });
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Everything received so far. */
+  get received(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  /** Waits until at least `count` bytes have arrived; false if they did not within timeoutMs. */
+  async waitForBytes(count: number, timeoutMs = ANSWER_TIMEOUT_MS): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.received.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await withTimeout(new Promise<void>((resolve) => this.waiters.push(resolve)), left);
+    }
+    return true;
+  }
+
+  /** Waits until the server ends its half; false if it did not within timeoutMs. */
+  async waitEnded(timeoutMs = ANSWER_TIMEOUT_MS): Promise<boolean> {
+    return (await withTimeout(this.ended, timeoutMs)) === true;
+  }
+
+  /**
+   * Writes `probe` until the connection closes; false if it is still open after timeoutMs. A
+   * server that closed its socket outright answers the first probe with a reset, and the next
+   * write fails and closes the connection; a server that only ended its own half reads the probes
+   * and leaves the connection (and a socket of its own) open. The probe must be one the server
+   * would not close the connection over by itself, such as HALF_OPEN_PROBE.
+   */
+  async probeUntilClosed(probe: Buffer, timeoutMs = ANSWER_TIMEOUT_MS): Promise<boolean> {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+      this.socket.write(probe);
+      if ((await withTimeout(this.closed, PROBE_INTERVAL_MS)) === true) return true;
+    }
+    return false;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
 }

@@ -24,12 +24,14 @@ import {
   WatchesRequest,
 } from '../../src/protocol/records.js';
 import { assertSameTranscripts, ServerPair, skipUnlessReferenceTools, splitDeliberate, type Target } from './pair.js';
-import { body, frameOf, RawClient, requestBytes, splitHostPort } from './raw-client.js';
+import { body, connectRequestFrame, frameOf, HALF_OPEN_PROBE, HalfOpenSocket, RawClient, requestBytes, splitHostPort } from './raw-client.js';
 import { acl, connectView, multiBody, OPEN, RawRecorder } from './raw-recorder.js';
 
 /** TTLs long enough that no TTL node expires (a background delete) while the suite runs. */
 const HOUR = 3_600_000;
 const ALICE_DIGEST = 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=';
+/** protocolVersion, timeOut, sessionId, a 16-byte password with its length, readOnly. */
+const CONNECT_RESPONSE_BYTES = 4 + 4 + 8 + 4 + 16 + 1;
 
 describe('differential: raw protocol', { skip: skipUnlessReferenceTools() }, () => {
   let pair: ServerPair | undefined;
@@ -212,6 +214,40 @@ describe('differential: raw protocol', { skip: skipUnlessReferenceTools() }, () 
         await a.expectClose();
       }),
     ));
+
+  test("requests sent with the connect request are answered after its response, as the new session's", () =>
+    same('pipelined-after-connect', async (target) => {
+      const r = target.root;
+      const client = await RawClient.open(...splitHostPort(target.connectString));
+      const a = new RawRecorder(client, target.t, 'A', {}, target.connectString);
+      const pipelined = Buffer.concat([
+        frameOf(requestBytes(1, OpCode.create, encodeRecord(CreateRequest, { path: r, data: null, acl: OPEN, flags: 1 }))),
+        frameOf(requestBytes(2, OpCode.getEphemerals, encodeRecord(GetEphemeralsRequest, { prefixPath: r }))),
+      ]);
+      await client.connect({ pipelined });
+      await client.waitFor((item) => (item.kind === 'reply' && item.reply.xid === 2) || item.kind === 'closed');
+      a.flush();
+      await a.close();
+    }));
+
+  test('after closeSession the server closes its socket outright, even while the client keeps its own half open', async () => {
+    const { zkts, reference } = await run('close-half-open', async (target) => {
+      const socket = await HalfOpenSocket.open(...splitHostPort(target.connectString));
+      try {
+        socket.write(connectRequestFrame());
+        const connected = await socket.waitForBytes(4 + CONNECT_RESPONSE_BYTES);
+        socket.write(frameOf(requestBytes(1, OpCode.closeSession)));
+        const serverEnded = await socket.waitEnded();
+        const closedAfterProbe = serverEnded && (await socket.probeUntilClosed(HALF_OPEN_PROBE));
+        target.t.note({ connected, frameLengths: frameLengthsOf(socket.received), serverEnded, closedAfterProbe });
+      } finally {
+        socket.destroy();
+      }
+    });
+    assertSameTranscripts(zkts, reference);
+    // The ConnectResponse and the closeSession reply; then the probe is answered with a reset.
+    assert.deepEqual(reference[0], { connected: true, frameLengths: [CONNECT_RESPONSE_BYTES, 16], serverEnded: true, closedAfterProbe: true });
+  });
 
   test('responses keep request order and unusual xids are echoed', () =>
     same(
@@ -732,4 +768,11 @@ function encodeRecord<In extends object>(type: { encode(w: JuteWriter, v: In): v
   const w = new JuteWriter(64);
   type.encode(w, value);
   return w.take();
+}
+
+/** The payload lengths of the length-prefixed frames in `bytes`. */
+function frameLengthsOf(bytes: Buffer): number[] {
+  const lengths: number[] = [];
+  for (let offset = 0; offset + 4 <= bytes.length; offset += 4 + lengths[lengths.length - 1]!) lengths.push(bytes.readInt32BE(offset));
+  return lengths;
 }

@@ -230,6 +230,35 @@ describe('aclPermits', () => {
   });
 });
 
+describe('the sasl scheme', () => {
+  const SASL_PROVIDER = new Set(['sasl']);
+  const sasl = (id: string): Id => ({ scheme: 'sasl', id });
+
+  it('is valid only with its provider configured, for names Kerberos could parse', () => {
+    for (const id of ['jaasuser', 'zookeeper/host.example@EXAMPLE.COM', 'bob@EXAMPLE.COM', '']) {
+      assert.deepEqual(fixupAcl([acl(Perms.ALL, sasl(id))], [], SASL_PROVIDER), [acl(Perms.ALL, sasl(id))], id);
+      assert.equal(fixupAcl([acl(Perms.ALL, sasl(id))], []), null, id);
+    }
+    for (const id of ['a@b@c', 'a/b/c@R']) assert.equal(fixupAcl([acl(Perms.ALL, sasl(id))], [], SASL_PROVIDER), null, id);
+  });
+
+  it('matches a connection’s sasl identity exactly, only with its provider configured', () => {
+    const list = [acl(Perms.READ, sasl('jaasuser'))];
+    assert.equal(aclPermits(list, Perms.READ, [sasl('jaasuser')], SASL_PROVIDER), true);
+    assert.equal(aclPermits(list, Perms.READ, [sasl('jaasuser2')], SASL_PROVIDER), false);
+    assert.equal(aclPermits(list, Perms.READ, [digest('jaasuser')], SASL_PROVIDER), false);
+    assert.equal(aclPermits(list, Perms.READ, [sasl('jaasuser')]), false);
+  });
+
+  it('counts as authenticated for an auth entry only with its provider configured', () => {
+    const bob = digest(digestOf('bob:secret'));
+    const auth = acl(Perms.READ, { scheme: 'auth', id: '' });
+    assert.deepEqual(fixupAcl([auth], [sasl('jaasuser'), bob], SASL_PROVIDER), [acl(Perms.READ, sasl('jaasuser')), acl(Perms.READ, bob)]);
+    assert.deepEqual(fixupAcl([auth], [sasl('jaasuser'), bob]), [acl(Perms.READ, bob)]);
+    assert.equal(fixupAcl([auth], [sasl('jaasuser')]), null);
+  });
+});
+
 describe('maskDigests', () => {
   it('hides digest hashes as user:x and leaves other schemes and the input alone', () => {
     const bob = digest('bob:fyVmFCwVbTJYrznoSu1koqYEYF0=');

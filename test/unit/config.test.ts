@@ -182,7 +182,7 @@ describe('parseConfig on a realistic zoo.cfg', () => {
   it('reads every key, warning only of what zkts does not implement', () => {
     assert.deepEqual(warnings, [
       'localSessionsEnabled is ignored: every zkts session is global',
-      'reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests get Unimplemented',
+      'reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are checked as ZooKeeper checks them, and those it would carry out get Unimplemented',
     ]);
   });
 
@@ -547,7 +547,7 @@ describe('ssl and other recognised keys', () => {
       'secureClientPort is ignored: zkts does not implement TLS yet; clients connect to clientPort 2181 only',
       'readonlymode.enabled is ignored: zkts has no read-only mode; a server cut off from its quorum stops serving',
       'localSessionsEnabled is ignored: every zkts session is global',
-      'reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests get Unimplemented',
+      'reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are checked as ZooKeeper checks them, and those it would carry out get Unimplemented',
     ]);
     assert.equal(errorWith('sslQuorum=true'), 'zoo.cfg: sslQuorum=true asks for TLS between servers, which zkts does not implement yet');
     assert.equal(
@@ -573,6 +573,32 @@ describe('ssl and other recognised keys', () => {
       errorWith('secureClientPortAddress=0.0.0.0'),
       'zoo.cfg:3: secureClientPortAddress is set but secureClientPort is not set',
     );
+  });
+
+  it('reads SASL settings: the JAAS file (relative to the working directory), its section, the providers', () => {
+    const config = configOf(
+      'java.security.auth.login.config=conf/jaas.conf',
+      'zookeeper.sasl.serverconfig=ZkServer',
+      'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
+    );
+    assert.equal(config.jaasConfigFile, '/srv/zk/conf/jaas.conf');
+    assert.equal(config.saslServerSection, 'ZkServer');
+    assert.deepEqual([...config.providerAclSchemes], ['sasl']);
+    const defaults = configOf();
+    assert.equal(defaults.jaasConfigFile, undefined);
+    assert.equal(defaults.saslServerSection, 'Server');
+    assert.deepEqual([...defaults.providerAclSchemes], []);
+  });
+
+  it('warns of authentication providers zkts does not implement, and adds no scheme for built-in ones', () => {
+    const lines = [
+      'zookeeper.authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+      'authProvider.2=org.apache.zookeeper.server.auth.DigestAuthenticationProvider',
+    ];
+    assert.deepEqual(warningsOf(...lines), [
+      'authProvider.x509: authentication provider org.apache.zookeeper.server.auth.X509AuthenticationProvider is not implemented by zkts (ignored)',
+    ]);
+    assert.deepEqual([...configOf(...lines).providerAclSchemes], []);
   });
 
   it('keeps recognised-but-unused properties under their canonical names', () => {
@@ -886,8 +912,8 @@ describe('describeConfig', () => {
           'server.1=a:2888:3888:participant',
           'server.2=b:2889:3889:participant;127.0.0.1:2182',
           'server.3=[::1]:2890:3890:observer;0.0.0.0:2183',
+          // QuorumVerifier.toString ends without a newline.
           'version=0',
-          '',
         ].join('\n'),
       ),
       text,
