@@ -234,9 +234,6 @@ function checkUnimplemented(config: ServerConfig, warnings: string[]): void {
   if (config.extraProperties.get('quorum.auth.enableSasl') === 'true') {
     throw new ConfigError(`${source}: quorum.auth.enableSasl=true asks for SASL between servers, which zkts does not implement yet`);
   }
-  if (config.readOnlyModeEnabled) {
-    warnings.push('readonlymode.enabled is ignored: zkts has no read-only mode; a server cut off from its quorum stops serving');
-  }
   if (config.localSessionsEnabled) warnings.push('localSessionsEnabled is ignored: every zkts session is global');
   if (config.reconfigEnabled) {
     warnings.push(

@@ -49,12 +49,13 @@ export function isFourLetterWord(word: string): boolean {
 /** The full response to `word`, or the whitelist refusal. */
 export function runFourLetterWord(word: string, server: ServerView, argument?: Buffer): string {
   if (!server.config.fourLetterWords.has(word)) return `${word} is not executed because it is not in the whitelist.\n`;
-  if (NEED_SERVING.has(word) && !server.replication.serving) return NOT_SERVING;
+  if (NEED_SERVING.has(word) && !server.replication.serving && !server.processor.readOnly) return NOT_SERVING;
   switch (word) {
     case 'ruok':
       return 'imok';
     case 'isro':
-      return 'rw';
+      // ZooKeeper says `null` when no server runs (looking for a leader, not read-only).
+      return server.processor.readOnly ? 'ro' : server.replication.serving ? 'rw' : 'null';
     case 'srvr':
       return serverSummary(server, false);
     case 'stat':

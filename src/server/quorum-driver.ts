@@ -57,6 +57,8 @@ export interface QuorumDriverOptions {
   onApplied: (txn: Txn, bytes: number) => void;
   /** The server may now serve clients, or must stop (and close its connections). */
   onServingChanged: (serving: boolean) => void;
+  /** This server started looking for a leader, or stopped. */
+  onRoleChanged: (role: Role) => void;
   /** The driver cannot go on (a disk failed); the server must stop. */
   onFatal: (error: Error) => void;
 }
@@ -262,6 +264,7 @@ export class QuorumDriver implements Replication {
       const now = monotonicNow();
       for (const session of db.sessions.values()) tracker.add(session.id, session.timeoutMs, now);
     }
+    this.options.onRoleChanged(effect.role);
   }
 
   private sendSnapshot(to: number, zxid: number): void {
@@ -294,6 +297,10 @@ export class QuorumDriver implements Replication {
 
   get serving(): boolean {
     return this.peer?.serving ?? false;
+  }
+
+  get currentRole(): Role {
+    return this.role;
   }
 
   get isLeader(): boolean {

@@ -62,6 +62,7 @@ import { ClientConnection, type ConnectionHost, type Outstanding } from './conne
 import type { Logger } from './logger.js';
 import type { RequestContext, RequestPreparer } from './prep.js';
 import type { Replication } from './replication.js';
+import { ReadOnlySessions } from './read-only-sessions.js';
 import { DigestMd5Server, SaslError, loadSaslUsers, type SaslStep } from './sasl.js';
 import type { SessionTracker } from './session-tracker.js';
 import type { ServerStats } from './stats.js';
@@ -103,12 +104,33 @@ const TXN_EVEN_IF_MALFORMED = new Set<number>([
   OpCode.multi,
 ]);
 
+/** What a read-only server answers NotReadOnly without looking further (ReadOnlyRequestProcessor). */
+const REFUSED_WHEN_READ_ONLY = new Set<number>([
+  OpCode.sync,
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createTTL,
+  OpCode.createContainer,
+  OpCode.delete,
+  OpCode.deleteContainer,
+  OpCode.setData,
+  OpCode.reconfig,
+  OpCode.setACL,
+  OpCode.multi,
+  OpCode.check,
+]);
+
+const CLOSED_SESSION: TxnResult = { type: OpCode.closeSession, err: ErrorCode.Ok, path: '', stat: null, multi: null };
+
 export class RequestProcessor implements ConnectionHost {
   readonly connections = new Set<ClientConnection>();
   private readonly bySession = new Map<bigint, ClientConnection>();
   private outstandingTotal = 0;
   private throttled = false;
   private nextSessionId: bigint;
+  /** Cut off from the quorum with readonlymode.enabled: read-only clients get local sessions and reads. */
+  private readOnlyMode = false;
+  private readonly readOnlySessions = new ReadOnlySessions();
 
   /** SASL DIGEST-MD5 users from the JAAS file; undefined when SASL is not configured. */
   private readonly saslUsers: ReadonlyMap<string, string> | undefined;
@@ -131,6 +153,10 @@ export class RequestProcessor implements ConnectionHost {
 
   get providerAclSchemes(): ProviderSchemes {
     return this.deps.config.providerAclSchemes;
+  }
+
+  get readOnly(): boolean {
+    return this.readOnlyMode;
   }
 
   get outstandingRequests(): number {
@@ -180,7 +206,11 @@ export class RequestProcessor implements ConnectionHost {
       return;
     }
     conn.oldClient = readOnly === undefined;
-    const { config, db, logger } = this.deps;
+    const { config, logger } = this.deps;
+    if (this.readOnlyMode) {
+      this.connectReadOnly(conn, request, readOnly === true);
+      return;
+    }
     if (!this.deps.servesClients()) {
       // No quorum, still syncing, or a leader that leaves clients to its followers:
       // ZooKeeper drops the connection and the client tries another server.
@@ -188,23 +218,33 @@ export class RequestProcessor implements ConnectionHost {
       conn.close();
       return;
     }
-    if (request.lastZxidSeen > db.lastZxid) {
-      logger.info(
-        `refusing session request for client ${conn.remoteAddress}:${conn.remotePort} as it has seen zxid ` +
-          `0x${hex(request.lastZxidSeen)} and our last zxid is 0x${hex(db.lastZxid)}; the client must try another server`,
-      );
-      conn.close();
-      return;
-    }
+    if (this.refusedForLastZxid(conn, request)) return;
     conn.sessionTimeoutMs = Math.min(Math.max(request.timeOut, config.minSessionTimeoutMs), config.maxSessionTimeoutMs);
     if (request.sessionId === 0n) this.createSession(conn);
     else this.reopenSession(conn, request);
   }
 
-  private createSession(conn: ClientConnection): void {
+  /** A client that has seen a later zxid than this server's must not go back in time here. */
+  private refusedForLastZxid(conn: ClientConnection, request: ConnectRequest): boolean {
+    const { db, logger } = this.deps;
+    if (request.lastZxidSeen <= db.lastZxid) return false;
+    logger.info(
+      `refusing session request for client ${conn.remoteAddress}:${conn.remotePort} as it has seen zxid ` +
+        `0x${hex(request.lastZxidSeen)} and our last zxid is 0x${hex(db.lastZxid)}; the client must try another server`,
+    );
+    conn.close();
+    return true;
+  }
+
+  private newSessionId(): bigint {
     let sessionId = this.nextSessionId++;
     // Ids come from the clock; after a restart with the clock set back one could repeat.
-    while (this.deps.db.sessions.has(sessionId)) sessionId = this.nextSessionId++;
+    while (this.deps.db.sessions.has(sessionId) || this.readOnlySessions.has(sessionId)) sessionId = this.nextSessionId++;
+    return sessionId;
+  }
+
+  private createSession(conn: ClientConnection): void {
+    const sessionId = this.newSessionId();
     const password = randomBytes(SESSION_PASSWORD_BYTES);
     conn.sessionId = sessionId;
     this.bySession.set(sessionId, conn);
@@ -212,32 +252,71 @@ export class RequestProcessor implements ConnectionHost {
   }
 
   private reopenSession(conn: ClientConnection, request: ConnectRequest): void {
-    const { db, replication, logger } = this.deps;
-    const session = db.sessions.get(request.sessionId);
-    const valid =
-      session !== undefined &&
-      request.passwd !== null &&
-      request.passwd.length === session.password.length &&
-      timingSafeEqual(request.passwd, session.password) &&
-      replication.sessionAlive(session.id);
-    if (!valid) {
-      logger.info(`invalid session 0x${request.sessionId.toString(16)} for client ${conn.remoteAddress}, probably expired`);
-      this.sendConnectResponse(conn, 0, 0n, ZERO_PASSWORD);
-      conn.closeAfterReplies();
+    const session = this.deps.db.sessions.get(request.sessionId);
+    if (session === undefined || !passwordMatches(request, session.password) || !this.deps.replication.sessionAlive(session.id)) {
+      this.refuseExpiredSession(conn, request);
       return;
     }
-    const previous = this.bySession.get(session.id);
+    this.attachSession(conn, session.id, session.password);
+  }
+
+  private refuseExpiredSession(conn: ClientConnection, request: ConnectRequest): void {
+    this.deps.logger.info(`invalid session 0x${request.sessionId.toString(16)} for client ${conn.remoteAddress}, probably expired`);
+    this.sendConnectResponse(conn, 0, 0n, ZERO_PASSWORD);
+    conn.closeAfterReplies();
+  }
+
+  /** The session moves to this connection; one it had before is closed. */
+  private attachSession(conn: ClientConnection, sessionId: bigint, password: Buffer): void {
+    const previous = this.bySession.get(sessionId);
     if (previous !== undefined && previous !== conn) previous.close();
-    conn.sessionId = session.id;
-    this.bySession.set(session.id, conn);
-    this.sendConnectResponse(conn, conn.sessionTimeoutMs, session.id, session.password);
+    conn.sessionId = sessionId;
+    this.bySession.set(sessionId, conn);
+    this.sendConnectResponse(conn, conn.sessionTimeoutMs, sessionId, password);
+  }
+
+  /**
+   * The handshake of a read-only server (ReadOnlyZooKeeperServer): only clients that accept
+   * one are served; a new session is local to this server, and a session of the quorum cannot
+   * be resumed here (its changes could not be made durable).
+   */
+  private connectReadOnly(conn: ClientConnection, request: ConnectRequest, clientAcceptsReadOnly: boolean): void {
+    const { config, logger, monotonicNow } = this.deps;
+    const client = `${conn.remoteAddress}:${conn.remotePort}`;
+    if (!clientAcceptsReadOnly) {
+      logger.info(`refusing session request for not-read-only client ${client}: this server is read-only`);
+      conn.close();
+      return;
+    }
+    if (this.refusedForLastZxid(conn, request)) return;
+    conn.sessionTimeoutMs = Math.min(Math.max(request.timeOut, config.minSessionTimeoutMs), config.maxSessionTimeoutMs);
+    if (request.sessionId === 0n) {
+      const sessionId = this.newSessionId();
+      const password = randomBytes(SESSION_PASSWORD_BYTES);
+      this.readOnlySessions.add(sessionId, password, conn.sessionTimeoutMs, monotonicNow());
+      logger.info(`read-only session 0x${sessionId.toString(16)} for client ${client}`);
+      this.attachSession(conn, sessionId, password);
+      return;
+    }
+    if (this.deps.db.sessions.has(request.sessionId)) {
+      logger.info(`refusing global session reconnection in read-only mode from ${client}`);
+      conn.close();
+      return;
+    }
+    const session = this.readOnlySessions.get(request.sessionId);
+    if (session === undefined || !passwordMatches(request, session.password)) {
+      this.refuseExpiredSession(conn, request);
+      return;
+    }
+    this.readOnlySessions.touch(session.id, monotonicNow());
+    this.attachSession(conn, session.id, session.password);
   }
 
   private sendConnectResponse(conn: ClientConnection, timeOut: number, sessionId: bigint, passwd: Buffer): void {
     const w = conn.output();
     const frame = w.beginFrame();
     ConnectResponse.encode(w, { protocolVersion: PROTOCOL_VERSION, timeOut, sessionId, passwd });
-    if (!conn.oldClient) w.writeBool(false);
+    if (!conn.oldClient) w.writeBool(this.readOnlyMode);
     w.endFrame(frame);
     conn.stats.packetsSent++;
     if (timeOut > 0) conn.sessionEstablished();
@@ -254,7 +333,8 @@ export class RequestProcessor implements ConnectionHost {
     }
     const { xid, type, reader } = ClientConnection.readHeader(frame);
     const now = monotonicNow();
-    replication.touchSession(conn.sessionId);
+    if (this.readOnlyMode) this.readOnlySessions.touch(conn.sessionId, now);
+    else replication.touchSession(conn.sessionId);
     if (type === OpCode.auth) return this.authenticate(conn, xid, reader);
     if (type === OpCode.sasl) return this.saslStep(conn, xid, reader);
     const entry = this.makeEntry(conn, xid, type, reader, frame.subarray(8), now);
@@ -278,6 +358,12 @@ export class RequestProcessor implements ConnectionHost {
     if (!isKnownClientOpcode(type)) {
       this.deps.logger.debug(`unknown opcode ${type} from session 0x${conn.sessionId.toString(16)}`);
       return { ...entry, errorCode: ErrorCode.Unimplemented };
+    }
+    if (this.readOnlyMode && REFUSED_WHEN_READ_ONLY.has(type)) return { ...entry, errorCode: ErrorCode.NotReadOnly };
+    if (this.readOnlyMode && type === OpCode.closeSession) {
+      // Every session of a read-only server is its own: closing one takes no transaction.
+      this.readOnlySessions.remove(conn.sessionId);
+      return { ...entry, kind: 'write', result: CLOSED_SESSION };
     }
     let request: Request;
     try {
@@ -323,7 +409,10 @@ export class RequestProcessor implements ConnectionHost {
       stats.recordLatency(latency);
       recordConnectionStats(conn, entry, latency, this.deps.db.lastZxid);
       // Nothing is answered after closeSession: requests pipelined behind it die with the connection.
-      if (entry.type === OpCode.closeSession) break;
+      if (entry.type === OpCode.closeSession) {
+        conn.closeAfterReplies();
+        break;
+      }
     }
     this.updateThrottle();
   }
@@ -726,6 +815,30 @@ export class RequestProcessor implements ConnectionHost {
   /** Not serving (no quorum, syncing): every client is disconnected and will try again, possibly elsewhere. */
   setServing(serving: boolean): void {
     if (serving) return;
+    this.closeClientConnections();
+  }
+
+  /**
+   * Enters or leaves read-only mode. Leaving it ends every read-only session and closes its
+   * connection: the clients find a read-write server and start new sessions there.
+   */
+  setReadOnly(readOnly: boolean): void {
+    if (readOnly === this.readOnlyMode) return;
+    this.readOnlyMode = readOnly;
+    if (readOnly) return;
+    this.closeClientConnections();
+    this.readOnlySessions.clear();
+  }
+
+  /** On the tick while read-only: sessions whose clients fell silent for their timeout end. */
+  expireReadOnlySessions(): void {
+    for (const sessionId of this.readOnlySessions.expire(this.deps.monotonicNow())) {
+      this.deps.logger.info(`expiring read-only session 0x${sessionId.toString(16)}`);
+      this.bySession.get(sessionId)?.close();
+    }
+  }
+
+  private closeClientConnections(): void {
     for (const conn of [...this.connections]) if (!conn.isFourLetterWord) conn.close();
   }
 
@@ -763,6 +876,10 @@ function multiResultOf(result: TxnResult): Parameters<typeof encodeMultiResponse
     default:
       return { type: OpCode.error, err: result.err };
   }
+}
+
+function passwordMatches(request: ConnectRequest, password: Buffer): boolean {
+  return request.passwd !== null && request.passwd.length === password.length && timingSafeEqual(request.passwd, password);
 }
 
 function clientInfoOf(id: { scheme: string; id: string }, providerSchemes: ProviderSchemes): ClientInfo {

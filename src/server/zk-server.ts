@@ -82,6 +82,10 @@ export class ZkServer implements ServerView {
 
   private listener: Server | null = null;
   private reaperTimer: NodeJS.Timeout | null = null;
+  /** Looking for a leader with readonlymode.enabled: read-only mode begins when this fires. */
+  private readOnlyGraceTimer: NodeJS.Timeout | null = null;
+  /** In read-only mode: expires its local sessions. */
+  private readOnlyTickTimer: NodeJS.Timeout | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   private readonly connectionsPerIp = new Map<string, number>();
   private readonly unlocks: (() => void)[] = [];
@@ -176,7 +180,11 @@ export class ZkServer implements ServerView {
         this.processor.onCommit(txn);
         this.snapshotter.noteCommitted(this.db, bytes);
       },
-      onServingChanged: (serving) => this.processor.setServing(serving && this.servesClients()),
+      onServingChanged: (serving) => {
+        this.processor.setServing(serving && this.servesClients());
+        this.updateReadOnlyMode();
+      },
+      onRoleChanged: () => this.updateReadOnlyMode(),
       onFatal: (error) => {
         void this.stop().then(() => (options.onFatal ?? rethrow)(error));
       },
@@ -202,9 +210,39 @@ export class ZkServer implements ServerView {
     return serving && (this.config.leaderServes || !this.membership.ensemble || !isLeader);
   }
 
-  /** srvr's Mode: standalone, leader, follower or observer (or looking, between leaders). */
+  /**
+   * With readonlymode.enabled, a member of an ensemble that has looked for a leader for a grace
+   * period (tickTime, at least 2 s, as in ZooKeeper) serves read-only clients until it finds one.
+   * It leaves read-only mode as soon as it stops looking, before syncing with the new leader
+   * changes its tree.
+   */
+  private updateReadOnlyMode(): void {
+    if (!this.config.readOnlyModeEnabled || !this.membership.ensemble) return;
+    const looking = !this.stopped && this.replication.currentRole === 'looking' && !this.replication.serving;
+    if (!looking) {
+      if (this.readOnlyGraceTimer !== null) clearTimeout(this.readOnlyGraceTimer);
+      if (this.readOnlyTickTimer !== null) clearInterval(this.readOnlyTickTimer);
+      this.readOnlyGraceTimer = this.readOnlyTickTimer = null;
+      if (this.processor.readOnly) {
+        this.logger.info('leaving read-only mode: closing the connections of read-only clients');
+        this.processor.setReadOnly(false);
+      }
+      return;
+    }
+    if (this.processor.readOnly || this.readOnlyGraceTimer !== null) return;
+    this.readOnlyGraceTimer = setTimeout(() => {
+      this.readOnlyGraceTimer = null;
+      if (this.stopped || this.replication.currentRole !== 'looking') return;
+      this.logger.info('no quorum: serving read-only clients (readonlymode.enabled)');
+      this.processor.setReadOnly(true);
+      this.readOnlyTickTimer = setInterval(() => this.processor.expireReadOnlySessions(), this.config.tickTimeMs);
+    }, Math.max(2000, this.config.tickTimeMs));
+  }
+
+  /** srvr's Mode: standalone, leader, follower or observer (or looking, between leaders; read-only, when serving so). */
   get mode(): string {
     if (!this.membership.ensemble) return 'standalone';
+    if (this.processor.readOnly) return 'read-only';
     const { role } = this.replication.status();
     return role === 'leading' ? 'leader' : role === 'following' ? 'follower' : role === 'observing' ? 'observer' : 'looking';
   }
@@ -233,6 +271,7 @@ export class ZkServer implements ServerView {
       await this.transport.start();
     }
     this.replication.start(this.transport);
+    this.updateReadOnlyMode();
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {
@@ -318,6 +357,7 @@ export class ZkServer implements ServerView {
     this.stopped = true;
     if (this.reaperTimer !== null) clearInterval(this.reaperTimer);
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
+    this.updateReadOnlyMode();
     for (const conn of [...this.processor.connections]) conn.close();
     const listener = this.listener;
     if (listener !== null) await new Promise<void>((resolve) => listener.close(() => resolve()));

@@ -545,7 +545,6 @@ describe('ssl and other recognised keys', () => {
   it('says which settings ask for what zkts does not do yet', () => {
     assert.deepEqual(warningsOf('secureClientPort=2281', 'readonlymode.enabled=true', 'localSessionsEnabled=true', 'reconfigEnabled=true'), [
       'secureClientPort is ignored: zkts does not implement TLS yet; clients connect to clientPort 2181 only',
-      'readonlymode.enabled is ignored: zkts has no read-only mode; a server cut off from its quorum stops serving',
       'localSessionsEnabled is ignored: every zkts session is global',
       'reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are checked as ZooKeeper checks them, and those it would carry out get Unimplemented',
     ]);
