@@ -311,13 +311,17 @@ function fileDescriptorCounts(): [string, number][] {
 
 /**
  * The ensemble's keys, only in an ensemble as in ZooKeeper: the peer state
- * ("following - broadcast"), and on the leader its learners.
+ * ("following - broadcast"), and on the leader its learners. zk_current_epoch is
+ * zkts's own: the epoch this server follows or leads (0 while it has none).
  */
 function quorumValues(server: ServerView): [string, string | number][] {
   if (server.mode === 'standalone') return [];
   const status = server.replication.status();
   const phase = status.serving ? 'broadcast' : 'synchronization';
-  const values: [string, string | number][] = [['peer_state', status.role === 'looking' ? 'looking' : `${status.role} - ${phase}`]];
+  const values: [string, string | number][] = [
+    ['peer_state', status.role === 'looking' ? 'looking' : `${status.role} - ${phase}`],
+    ['current_epoch', status.role === 'looking' ? 0 : status.epoch],
+  ];
   if (status.role !== 'leading') return values;
   const voters = status.learners.filter((l) => !l.observer);
   const observers = status.learners.filter((l) => l.observer);
@@ -351,7 +355,7 @@ function monitor(server: ServerView): string {
     ['ephemerals_count', ephemeralsCount],
     ['approximate_data_size', tree.approximateDataSize],
     ['global_sessions', db.sessions.size],
-    ['local_sessions', 0],
+    ['local_sessions', processor.readOnlySessionCount],
     ['uptime', Date.now() - server.startedAt],
     ['last_processed_zxid', db.lastZxid],
     ...fileDescriptorCounts(),

@@ -159,6 +159,11 @@ export class RequestProcessor implements ConnectionHost {
     return this.readOnlyMode;
   }
 
+  /** Sessions local to this server: those of read-only mode. */
+  get readOnlySessionCount(): number {
+    return this.readOnlySessions.size;
+  }
+
   get outstandingRequests(): number {
     return this.outstandingTotal;
   }

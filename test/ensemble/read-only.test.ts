@@ -33,6 +33,8 @@ describe('read-only mode', () => {
       const [survivorId, ...others] = ensemble.ids;
       const survivor = ensemble.server(survivorId!);
       assert.equal(await survivor.fourLetterWord('isro'), 'rw');
+      const { zxid } = (await survivor.srvr())!;
+      assert.match(await survivor.fourLetterWord('mntr'), new RegExp(`^zk_current_epoch\t${zxid >> 32n}$`, 'm'));
       for (const id of others) await ensemble.server(id).kill9();
       await waitFor(async () => (await survivor.fourLetterWord('isro')) === 'ro', {
         what: 'the survivor to go read-only',
@@ -55,6 +57,7 @@ describe('read-only mode', () => {
       await assert.rejects(client.sync('/'), isNotReadOnly);
       // Reads still work after the refusals: the session is intact.
       assert.ok((await client.exists('/before')) !== null);
+      assert.match(await survivor.fourLetterWord('mntr'), /^zk_local_sessions\t1$/m);
 
       for (const id of others) await ensemble.server(id).start();
       await ensemble.waitForLeader({ timeoutMs: MODE_CHANGE_MS });
