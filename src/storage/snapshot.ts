@@ -95,28 +95,34 @@ async function completeCopy(capture: SnapshotCapture): Promise<ColumnCopy> {
   return capture.columns;
 }
 
-/** Node ids in depth-first order (parents first), from the parent column alone. */
-function depthFirstOrder(parent: Int32Array, nodeCount: number): Int32Array {
+/** The children of each node as a compressed index, from the parent column: children[childStart[p]..childStart[p+1]). */
+interface ChildIndex {
+  childStart: Int32Array;
+  children: Int32Array;
+}
+
+/** Built a slice of ids at a time, letting requests run in between. */
+async function childIndexOf(parent: Int32Array): Promise<ChildIndex> {
   const used = parent.length;
-  // Children of each node as a compressed index: childStart[p]..childStart[p+1].
   const childStart = new Int32Array(used + 1);
-  for (let id = 0; id < used; id++) if (parent[id]! >= 0) childStart[parent[id]! + 1]!++;
-  for (let id = 0; id < used; id++) childStart[id + 1]! += childStart[id]!;
+  const inSlices = async (pass: (from: number, to: number) => void): Promise<void> => {
+    for (let from = 0; from < used; from += COPY_SLICE_NODES) {
+      pass(from, Math.min(used, from + COPY_SLICE_NODES));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  };
+  await inSlices((from, to) => {
+    for (let id = from; id < to; id++) if (parent[id]! >= 0) childStart[parent[id]! + 1]!++;
+  });
+  await inSlices((from, to) => {
+    for (let id = from; id < to; id++) childStart[id + 1]! += childStart[id]!;
+  });
   const fill = childStart.slice(0, used);
   const children = new Int32Array(childStart[used]!);
-  for (let id = 0; id < used; id++) if (parent[id]! >= 0) children[fill[parent[id]!]!++] = id;
-  const order = new Int32Array(nodeCount);
-  const stack = new Int32Array(nodeCount);
-  let top = 0;
-  let count = 0;
-  stack[top++] = 0;
-  while (top > 0) {
-    const id = stack[--top]!;
-    order[count++] = id;
-    for (let c = childStart[id + 1]! - 1; c >= childStart[id]!; c--) stack[top++] = children[c]!;
-  }
-  if (count !== nodeCount) throw new Error(`snapshot: reached ${count} of ${nodeCount} znodes from the root`);
-  return order;
+  await inSlices((from, to) => {
+    for (let id = from; id < to; id++) if (parent[id]! >= 0) children[fill[parent[id]!]!++] = id;
+  });
+  return { childStart, children };
 }
 
 export interface SnapshotWriteResult {
@@ -149,14 +155,22 @@ export async function* snapshotChunks(capture: SnapshotCapture): AsyncGenerator<
   });
   for (const s of capture.sessions) SnapshotSession.encode(w, { id: s.id, timeoutMs: s.timeoutMs, password: s.password });
   for (const a of capture.acls) SnapshotAcl.encode(w, a);
-  const order = depthFirstOrder(columns.parent, columns.nodeCount);
+  // Depth first from the root, so that a node's parent is always written (and restored) before
+  // it; the walk goes along with the encoding, a slice at a time, rather than all at once.
+  const { childStart, children } = await childIndexOf(columns.parent);
   const position = new Int32Array(columns.used);
-  for (let i = 0; i < order.length; i++) {
-    const id = order[i]!;
-    position[id] = i;
+  const stack = new Int32Array(columns.nodeCount);
+  let top = 0;
+  let count = 0;
+  stack[top++] = 0;
+  while (top > 0) {
+    const id = stack[--top]!;
+    position[id] = count++;
     encodeNode(w, columns, id, position);
+    for (let c = childStart[id + 1]! - 1; c >= childStart[id]!; c--) stack[top++] = children[c]!;
     if (w.length >= SLICE_BYTES) yield take();
   }
+  if (count !== columns.nodeCount) throw new Error(`snapshot: reached ${count} of ${columns.nodeCount} znodes from the root`);
   yield take();
   const trailer = Buffer.alloc(TRAILER_BYTES);
   TRAILER_MAGIC.copy(trailer);
