@@ -232,6 +232,12 @@ export function maskDigests(acl: readonly ACL[]): ACL[] {
  * list's key equal another's (and share its reference); JSON escapes them.
  */
 function aclKey(acl: readonly ACL[]): string {
+  // Most lists have one entry (world:anyone): a length-prefixed key, which cannot start with
+  // '[' as JSON's does and decodes one way only, costs far less than JSON.stringify.
+  if (acl.length === 1) {
+    const { perms, id } = acl[0]!;
+    return `${perms}:${id.scheme.length}:${id.scheme}${id.id}`;
+  }
   return JSON.stringify(acl.map((entry) => [entry.perms, entry.id.scheme, entry.id.id]));
 }
 

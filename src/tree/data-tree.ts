@@ -39,6 +39,8 @@ export interface ZxidDigest {
 }
 
 /** ZooKeeper logs the digest at every 128th zxid (0x80, so logs line up) and keeps 1024 of them. */
+/** Paths kept by DataTree.lookup's cache: more than a busy server's working set of parents and hot nodes. */
+const LOOKUP_CACHE_ENTRIES = 8192;
 const DIGEST_LOG_INTERVAL = 128;
 const DIGEST_LOG_LIMIT = 1024;
 
@@ -89,6 +91,14 @@ export class DataTree {
   /** Digests at every 128th zxid, oldest first (ZooKeeper's digest log, printed by `hash`). */
   readonly digestLog: ZxidDigest[] = [];
   private readonly digestEnabled: boolean;
+  /**
+   * Recently found paths → node. Requests name the same paths again and again (a write is
+   * looked up when prepared and again when applied; creates share a parent), and one hash
+   * lookup of the whole path costs less than slicing and looking up each segment. Only
+   * found nodes are kept; a delete forgets its path, so an entry is never stale. Cleared
+   * when full, which bounds it.
+   */
+  private readonly lookupCache = new Map<string, number>();
 
   /**
    * While a snapshot is being restored, by node id: path lengths (for
@@ -150,6 +160,18 @@ export class DataTree {
   lookup(path: string): number {
     // ZooKeeper keeps the root under "" too, so reads of "" see the root (writes validate paths first).
     if (path === '/' || path === '') return ROOT_NODE;
+    const cached = this.lookupCache.get(path);
+    if (cached !== undefined) return cached;
+    const node = this.walk(path);
+    if (node !== -1) {
+      if (this.lookupCache.size >= LOOKUP_CACHE_ENTRIES) this.lookupCache.clear();
+      this.lookupCache.set(path, node);
+    }
+    return node;
+  }
+
+  /** Finds `path` segment by segment from the root. */
+  private walk(path: string): number {
     if (path.charCodeAt(0) !== 0x2f) return -1;
     const children = this.nodes.children;
     let node = ROOT_NODE;
@@ -313,6 +335,7 @@ export class DataTree {
     if (node === undefined) throw new KeeperError(ErrorCode.NoNode, path);
     if (this.nodes.children[node]?.size) throw new KeeperError(ErrorCode.NotEmpty, path);
     siblings!.delete(name);
+    this.lookupCache.delete(path);
     if (siblings!.size === 0) this.nodes.children[parent] = undefined;
     const owner = this.nodes.owner[node]!;
     const acl = this.aclOf(node);
