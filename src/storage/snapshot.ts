@@ -13,7 +13,7 @@
  * parent before its children, each naming its parent by position), then a
  * trailer with a CRC-32 of everything before it.
  */
-import { closeSync, fdatasync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { JuteError, JuteReader, JuteWriter, record, vector } from '../jute/mod.js';
@@ -34,6 +34,8 @@ const TRAILER_BYTES = TRAILER_MAGIC.length + 4;
 const SLICE_BYTES = 1 << 20;
 /** Znodes copied per slice of the column copy (a few milliseconds). */
 const COPY_SLICE_NODES = 64 * 1024;
+/** Bytes of a snapshot file read at a time when loading it (more if one record needs more). */
+const LOAD_WINDOW_BYTES = 8 << 20;
 
 const SnapshotHeader = record('SnapshotHeader', {
   version: 'int',
@@ -258,40 +260,198 @@ function verifiedBodyEnd(file: string, buf: Buffer): number {
   return bodyEnd;
 }
 
-/** Loads a snapshot into a fresh database; throws CorruptionError if it is not intact. */
-export function loadSnapshot(file: string, options: DataTreeOptions): ZkDatabase {
-  return decodeSnapshot(file, readFileSync(file), options);
+/** Where a snapshot's records are decoded from: all of it in memory, or a file a window at a time. */
+interface RecordSource {
+  read<T>(type: { decode(r: JuteReader): T }): T;
+  /** Throws a JuteError unless the whole body has been read. */
+  expectEnd(): void;
+  /** The snapshot offset of the next record, for error messages. */
+  readonly offset: number;
 }
 
-/** Decodes a whole snapshot held in memory; `source` names it in errors. */
+class BufferSource implements RecordSource {
+  private readonly reader: JuteReader;
+
+  constructor(buf: Buffer, start: number, end: number) {
+    this.reader = new JuteReader(buf, start, end);
+  }
+
+  read<T>(type: { decode(r: JuteReader): T }): T {
+    return type.decode(this.reader);
+  }
+
+  expectEnd(): void {
+    this.reader.expectEnd('snapshot body');
+  }
+
+  get offset(): number {
+    return this.reader.offset;
+  }
+}
+
+/**
+ * A snapshot file's body read a window at a time, so that loading a snapshot never holds the
+ * whole file in memory (it would stay there, garbage, until the next full collection: as much
+ * again as the tree's data). It checksums the bytes as it reads them.
+ */
+class FileSource implements RecordSource {
+  private window: Buffer;
+  /** The window holds file bytes [fileOffset − end, fileOffset); the next record starts at `start`. */
+  private start = 0;
+  private end = 0;
+  private fileOffset = 0;
+  /** CRC-32 of the file's bytes [0, fileOffset). */
+  private crc = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly bodyEnd: number,
+    windowBytes: number,
+  ) {
+    this.window = Buffer.allocUnsafe(windowBytes);
+    this.fill();
+  }
+
+  /** Whether the file starts with `magic`, which is then skipped. */
+  skipMagic(magic: Buffer): boolean {
+    if (this.end < magic.length || !this.window.subarray(0, magic.length).equals(magic)) return false;
+    this.start = magic.length;
+    return true;
+  }
+
+  read<T>(type: { decode(r: JuteReader): T }): T {
+    for (;;) {
+      const r = new JuteReader(this.window, this.start, this.end);
+      try {
+        const value = type.decode(r);
+        this.start = r.offset;
+        return value;
+      } catch (e) {
+        // A record cut by the window's end: read on and decode it again.
+        if (!(e instanceof JuteError) || this.fileOffset >= this.bodyEnd) throw e;
+        this.fill();
+      }
+    }
+  }
+
+  expectEnd(): void {
+    const left = this.end - this.start + (this.bodyEnd - this.fileOffset);
+    if (left !== 0) throw new JuteError(`${left} unexpected bytes after snapshot body`);
+  }
+
+  get offset(): number {
+    return this.fileOffset - this.end + this.start;
+  }
+
+  /** The CRC-32 of the whole body, reading what is still unread. */
+  bodyChecksum(): number {
+    while (this.fileOffset < this.bodyEnd) {
+      this.start = this.end;
+      this.fill();
+    }
+    return this.crc;
+  }
+
+  /** Keeps the unread bytes, then reads more after them (a larger window if they fill it). */
+  private fill(): void {
+    const carried = this.end - this.start;
+    if (carried === this.window.length) {
+      const larger = Buffer.allocUnsafe(this.window.length * 2);
+      this.window.copy(larger, 0, this.start, this.end);
+      this.window = larger;
+    } else {
+      this.window.copyWithin(0, this.start, this.end);
+    }
+    this.start = 0;
+    this.end = carried;
+    const want = Math.min(this.window.length - this.end, this.bodyEnd - this.fileOffset);
+    readFully(this.fd, this.window, this.end, want, this.fileOffset);
+    this.crc = crc32(this.window.subarray(this.end, this.end + want), this.crc);
+    this.end += want;
+    this.fileOffset += want;
+  }
+}
+
+function readFully(fd: number, into: Buffer, at: number, length: number, position: number): void {
+  for (let done = 0; done < length; ) {
+    const n = readSync(fd, into, at + done, length - done, position + done);
+    if (n === 0) throw new Error(`unexpected end of file at offset ${position + done}`);
+    done += n;
+  }
+}
+
+/**
+ * Loads a snapshot file into a fresh database; throws CorruptionError if it is not intact.
+ * `windowBytes` is how much of the file is read at a time (tests make it small).
+ */
+export function loadSnapshot(file: string, options: DataTreeOptions, windowBytes = LOAD_WINDOW_BYTES): ZkDatabase {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size < SNAPSHOT_MAGIC.length + TRAILER_BYTES) {
+      throw new CorruptionError(file, 0, 'not a zkts snapshot (bad magic or too short)', 'snapshot');
+    }
+    const bodyEnd = size - TRAILER_BYTES;
+    const trailer = Buffer.alloc(TRAILER_BYTES);
+    readFully(fd, trailer, 0, TRAILER_BYTES, bodyEnd);
+    if (!trailer.subarray(0, TRAILER_MAGIC.length).equals(TRAILER_MAGIC)) {
+      throw new CorruptionError(file, bodyEnd, 'the snapshot trailer is missing (incomplete write?)', 'snapshot');
+    }
+    const expectedChecksum = trailer.readUInt32BE(TRAILER_MAGIC.length);
+    const source = new FileSource(fd, bodyEnd, windowBytes);
+    if (!source.skipMagic(SNAPSHOT_MAGIC)) throw new CorruptionError(file, 0, 'not a zkts snapshot (bad magic or too short)', 'snapshot');
+    let db: ZkDatabase | null = null;
+    let failure: unknown = null;
+    try {
+      db = decodeBody(source, options);
+    } catch (e) {
+      failure = e;
+    }
+    const failedAt = source.offset;
+    // The checksum is known only once everything is read. A mismatch is what is reported, as for
+    // a snapshot in memory, whatever decoding the garbled bytes ran into.
+    if (source.bodyChecksum() !== expectedChecksum) throw new CorruptionError(file, bodyEnd, 'snapshot checksum mismatch', 'snapshot');
+    if (failure instanceof JuteError) throw new CorruptionError(file, failedAt, `malformed snapshot: ${failure.message}`, 'snapshot');
+    if (failure !== null || db === null) throw failure;
+    return db;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Decodes a whole snapshot held in memory (one received from a leader); `source` names it in errors. */
 export function decodeSnapshot(source: string, buf: Buffer, options: DataTreeOptions): ZkDatabase {
   const bodyEnd = verifiedBodyEnd(source, buf);
-  const r = new JuteReader(buf, SNAPSHOT_MAGIC.length, bodyEnd);
+  const records = new BufferSource(buf, SNAPSHOT_MAGIC.length, bodyEnd);
   try {
-    const header = SnapshotHeader.decode(r);
-    if (header.version !== FORMAT_VERSION) throw new JuteError(`unsupported snapshot version ${header.version}`);
-    const db = new ZkDatabase(options, DataTree.blank(options));
-    for (let i = 0; i < header.sessionCount; i++) {
-      const s = SnapshotSession.decode(r);
-      db.sessions.set(s.id, { id: s.id, timeoutMs: s.timeoutMs, password: Buffer.from(s.password ?? Buffer.alloc(0)) });
-    }
-    for (let i = 0; i < header.aclCount; i++) {
-      const a = SnapshotAcl.decode(r);
-      db.tree.acls.restore(a.ref, a.acl);
-    }
-    for (let i = 0; i < header.nodeCount; i++) {
-      const node = SnapshotNode.decode(r);
-      db.tree.restoreNode(i, node.parent, node.name, node.data === null ? null : node.data.toString('latin1'), node);
-    }
-    r.expectEnd('snapshot body');
-    db.tree.finishRestore(header.zxid);
-    return db;
+    return decodeBody(records, options);
   } catch (e) {
-    if (e instanceof JuteError) throw new CorruptionError(source, r.offset, `malformed snapshot: ${e.message}`, 'snapshot');
+    if (e instanceof JuteError) throw new CorruptionError(source, records.offset, `malformed snapshot: ${e.message}`, 'snapshot');
     throw e;
   }
 }
 
+/** The database a snapshot's body describes; a JuteError if it is malformed. */
+function decodeBody(records: RecordSource, options: DataTreeOptions): ZkDatabase {
+  const header = records.read(SnapshotHeader);
+  if (header.version !== FORMAT_VERSION) throw new JuteError(`unsupported snapshot version ${header.version}`);
+  const db = new ZkDatabase(options, DataTree.blank(options));
+  for (let i = 0; i < header.sessionCount; i++) {
+    const s = records.read(SnapshotSession);
+    db.sessions.set(s.id, { id: s.id, timeoutMs: s.timeoutMs, password: Buffer.from(s.password ?? Buffer.alloc(0)) });
+  }
+  for (let i = 0; i < header.aclCount; i++) {
+    const a = records.read(SnapshotAcl);
+    db.tree.acls.restore(a.ref, a.acl);
+  }
+  for (let i = 0; i < header.nodeCount; i++) {
+    const node = records.read(SnapshotNode);
+    db.tree.restoreNode(i, node.parent, node.name, node.data === null ? null : node.data.toString('latin1'), node);
+  }
+  records.expectEnd();
+  db.tree.finishRestore(header.zxid);
+  return db;
+}
 /** Reads only a snapshot's header (tools, and choosing which snapshot to load). */
 export function readSnapshotSummary(file: string): SnapshotSummary {
   const buf = readFileSync(file);

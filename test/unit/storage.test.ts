@@ -256,6 +256,43 @@ describe('snapshots', () => {
     assert.equal(restored.tree.digest, treeDigest(restored.tree));
   });
 
+  it('load a window at a time, whatever records the window cuts or cannot hold', async () => {
+    const dir = tempDir();
+    const { db } = makeTxns(3000, 5);
+    const file = join(dir, snapshotFileName(db.lastZxid));
+    await writeSnapshot(captureSnapshot(db), file);
+    for (const windowBytes of [16, 100, 4096]) {
+      assert.equal(dbDump(loadSnapshot(file, { extendedTypesEnabled: true }, windowBytes)), dbDump(db), `window ${windowBytes}`);
+    }
+  });
+
+  it('report any flipped byte or cut tail as corruption, read whole or a window at a time', async () => {
+    const dir = tempDir();
+    const { db } = makeTxns(200, 9);
+    const file = join(dir, snapshotFileName(db.lastZxid));
+    await writeSnapshot(captureSnapshot(db), file);
+    const intact = readFileSync(file);
+    const damaged = join(dir, 'damaged');
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let trial = 0; trial < 150; trial++) {
+      const bytes = Buffer.from(intact);
+      if (trial % 5 === 4) {
+        writeFileSync(damaged, bytes.subarray(0, random(bytes.length)));
+      } else {
+        const at = random(bytes.length);
+        bytes[at] = bytes[at]! ^ (1 + random(255));
+        writeFileSync(damaged, bytes);
+      }
+      for (const windowBytes of [64, 8 << 20]) {
+        assert.throws(() => loadSnapshot(damaged, { extendedTypesEnabled: true }, windowBytes), CorruptionError, `trial ${trial}`);
+      }
+    }
+  });
+
   it('are not disturbed by changes made while they are written', async () => {
     const dir = tempDir();
     const { db, txns } = makeTxns(2000, 3);
