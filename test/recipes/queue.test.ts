@@ -74,6 +74,23 @@ describe('DistributedQueue', () => {
     assert.deepEqual([text(await consumer.poll()), text(await consumer.poll()), await consumer.poll()], ['first', 'second', null]);
   });
 
+  test('a put whose answer was lost is not repeated, even when the item was taken before the producer could look', async () => {
+    const path = uniquePath('queue-put-lost-taken');
+    const { client, proxy } = await fixture.connectViaReplyDropper({ sessionTimeoutMs: 3_000 });
+    const [observer] = await clients(1);
+    const queue = new DistributedQueue(client, path);
+    const consumer = new DistributedQueue(observer!, path);
+    await queue.put('first');
+    proxy.dropReplies(true);
+    const putting = queue.put('second');
+    await until(async () => (await consumer.size()) === 2, 'the put to be applied');
+    assert.deepEqual([text(await consumer.poll()), text(await consumer.poll())], ['first', 'second']);
+    await nextEvent(client, 'disconnected');
+    proxy.dropReplies(false);
+    await within(putting, 60_000, 'the put');
+    assert.equal(await consumer.poll(), null, 'the put was not made twice');
+  });
+
   test('a take whose answer was lost still returns the item it deleted', async () => {
     const path = uniquePath('queue-take-lost');
     const { client, proxy } = await fixture.connectViaReplyDropper({ sessionTimeoutMs: 3_000 });

@@ -3,19 +3,25 @@
  * DistributedPriorityQueue): an item is a persistent-sequential node under
  * the queue path, and taking it means deleting it.
  *
- * Nothing is duplicated or lost when connections break:
- * - put() creates its node in protected mode (a GUID in the name), so a
- *   create whose answer was lost is found instead of repeated;
- * - take() deletes the item in a multi that also writes the item's name to
- *   this consumer's receipt node (ephemeral, under `<queue>/.receipts`).
- *   When the answer is lost, the receipt says whether the delete was
- *   applied. An item is returned only if this consumer's delete succeeded,
+ * Nothing is duplicated or lost when connections break. Each queue object
+ * has two receipt nodes (ephemeral, under `<queue>/.receipts`), and every
+ * change it makes writes one of them in the same multi:
+ * - put() creates the item and writes a fresh token into the put receipt.
+ *   When the answer is lost, the receipt says whether the put was applied.
+ *   (Looking for the item instead, as Curator's protected mode does, cannot
+ *   tell "not created" from "created and already taken by a consumer": the
+ *   producer would put it again.)
+ * - take() deletes the item and writes the item's name into the take
+ *   receipt. An item is returned only if this consumer's delete succeeded,
  *   so two consumers never get the same item, and a delete that succeeded
  *   is never mistaken for someone else's.
+ * A session's requests are applied in order, so reading the receipt after
+ * reconnecting sees the multi if it was applied at all.
  *
- * The one case left: if the session expires while a take's outcome is in
- * doubt, the take rejects with SessionExpired and that item may be gone
- * without having been returned (the receipt went with the session).
+ * The one case left: if the session expires while an outcome is in doubt,
+ * the put or take rejects with SessionExpired; that put may have been
+ * applied, that item may be gone without having been returned (the receipt
+ * went with the session).
  */
 import { randomUUID } from 'node:crypto';
 import { CreateMode, ErrorCode, MultiError, watchOnce, type ZkClient } from '../mod.js';
@@ -25,10 +31,8 @@ import {
   SerialQueue,
   TIMED_OUT,
   childPath,
-  createProtected,
   ensurePath,
   isKeeperError,
-  nameOf,
   retryOnConnectionLoss,
   sequenceOf,
   type WaitOptions,
@@ -36,7 +40,7 @@ import {
 
 const ITEM_PREFIX = 'qn-';
 const RECEIPTS = '.receipts';
-/** A put's node name: `[_c_<uuid>-]qn-[<priority as 8 hex digits>-]<sequence>`. */
+/** An item's node name: `qn-[<priority as 8 hex digits>-]<sequence>` (`_c_<uuid>-` in front from older versions). */
 const ITEM_NAME = /^(?:_c_[0-9a-f-]{36}-)?qn-(?:([0-9a-f]{8})-)?\d{10}$/;
 const PRIORITY_OFFSET = 2 ** 31;
 
@@ -55,14 +59,19 @@ interface ParsedItem {
 /** The queue's machinery; the two public classes differ in how items are named and ordered. */
 abstract class QueueBase {
   private readonly takes = new SerialQueue();
-  private readonly receiptPath: string;
-  private receiptCreated = false;
+  private readonly puts = new SerialQueue();
+  private readonly takeReceipt: string;
+  private readonly putReceipt: string;
+  /** Receipt nodes known to exist (in this session). */
+  private readonly receipts = new Set<string>();
 
   constructor(
     readonly client: ZkClient,
     readonly path: string,
   ) {
-    this.receiptPath = childPath(childPath(path, RECEIPTS), randomUUID());
+    const id = randomUUID();
+    this.takeReceipt = childPath(childPath(path, RECEIPTS), id);
+    this.putReceipt = childPath(childPath(path, RECEIPTS), `${id}-put`);
   }
 
   /** How many items are queued. */
@@ -97,11 +106,33 @@ abstract class QueueBase {
     });
   }
 
-  protected async putNode(name: string, data: Data): Promise<string> {
-    const node = await createProtected(this.client, this.path, name, data, CreateMode.PERSISTENT_SEQUENTIAL, () =>
-      ensurePath(this.client, this.path, CreateMode.PERSISTENT),
-    );
-    return nameOf(node.path);
+  /** Creates the item and writes a fresh token into the put receipt, atomically. Puts of one queue object run one after the other. */
+  protected putNode(name: string, data: Data): Promise<void> {
+    return this.puts.run(async () => {
+      const token = randomUUID();
+      await this.ensureReceipt(this.putReceipt);
+      for (;;) {
+        try {
+          await this.client.multi([
+            { type: 'create', path: childPath(this.path, name), data, mode: CreateMode.PERSISTENT_SEQUENTIAL },
+            { type: 'setData', path: this.putReceipt, data: token },
+          ]);
+          return;
+        } catch (error) {
+          if (error instanceof MultiError && error.code === ErrorCode.NoNode) {
+            // Either the queue node or our receipt is gone (deleted by hand?): make it again.
+            this.receipts.delete(this.putReceipt);
+            await ensurePath(this.client, this.path, CreateMode.PERSISTENT);
+            await this.ensureReceipt(this.putReceipt);
+            continue;
+          }
+          if (!isKeeperError(error, ErrorCode.ConnectionLoss)) throw error;
+        }
+        // The answer was lost: the session's requests are applied in order, so the receipt shows whether the multi was.
+        const receipt = await retryOnConnectionLoss(() => this.client.getData(this.putReceipt));
+        if (receipt.data?.toString('utf8') === token) return;
+      }
+    });
   }
 
   /** The queued items in the order they are taken, leaving a child watch if asked. */
@@ -134,34 +165,34 @@ abstract class QueueBase {
       if (isKeeperError(error, ErrorCode.NoNode)) return null;
       throw error;
     }
-    await this.ensureReceipt();
+    await this.ensureReceipt(this.takeReceipt);
     for (;;) {
       try {
         await this.client.multi([
           { type: 'delete', path },
-          { type: 'setData', path: this.receiptPath, data: name },
+          { type: 'setData', path: this.takeReceipt, data: name },
         ]);
         return { name, data };
       } catch (error) {
         if (error instanceof MultiError && error.code === ErrorCode.NoNode) {
           if (error.failedIndex === 0) return null; // another consumer took it
-          this.receiptCreated = false; // our receipt is gone (deleted by hand?): make it again
-          await this.ensureReceipt();
+          this.receipts.delete(this.takeReceipt); // our receipt is gone (deleted by hand?): make it again
+          await this.ensureReceipt(this.takeReceipt);
           continue;
         }
         if (!isKeeperError(error, ErrorCode.ConnectionLoss)) throw error;
       }
       // The answer was lost: the session's requests are applied in order, so the receipt shows whether the multi was.
-      const receipt = await retryOnConnectionLoss(() => this.client.getData(this.receiptPath));
+      const receipt = await retryOnConnectionLoss(() => this.client.getData(this.takeReceipt));
       if (receipt.data?.toString('utf8') === name) return { name, data };
     }
   }
 
-  private async ensureReceipt(): Promise<void> {
-    if (this.receiptCreated) return;
+  private async ensureReceipt(receiptPath: string): Promise<void> {
+    if (this.receipts.has(receiptPath)) return;
     for (;;) {
       try {
-        await retryOnConnectionLoss(() => this.client.create(this.receiptPath, '', { mode: CreateMode.EPHEMERAL }));
+        await retryOnConnectionLoss(() => this.client.create(receiptPath, '', { mode: CreateMode.EPHEMERAL }));
         break;
       } catch (error) {
         // NodeExists: ours, from an attempt whose answer was lost (the name is a fresh UUID).
@@ -170,7 +201,7 @@ abstract class QueueBase {
         await ensurePath(this.client, childPath(this.path, RECEIPTS), CreateMode.PERSISTENT);
       }
     }
-    this.receiptCreated = true;
+    this.receipts.add(receiptPath);
   }
 }
 
@@ -186,8 +217,8 @@ abstract class QueueBase {
  * ```
  */
 export class DistributedQueue extends QueueBase {
-  /** Adds an item at the end; resolves with its node name. */
-  put(data: Data): Promise<string> {
+  /** Adds an item at the end; resolves once it is queued. */
+  put(data: Data): Promise<void> {
     return this.putNode(ITEM_PREFIX, data);
   }
 }
@@ -204,8 +235,8 @@ export class DistributedQueue extends QueueBase {
  * ```
  */
 export class PriorityQueue extends QueueBase {
-  /** Adds an item with this priority (default 0); resolves with its node name. */
-  async put(data: Data, priority = 0): Promise<string> {
+  /** Adds an item with this priority (default 0); resolves once it is queued. */
+  async put(data: Data, priority = 0): Promise<void> {
     if (!Number.isInteger(priority) || priority < -PRIORITY_OFFSET || priority >= PRIORITY_OFFSET) {
       throw new RangeError(`priority must be a 32-bit integer, not ${priority}`);
     }
