@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, KeeperError, ZkClient } from '../../src/client/mod.js';
+import { RawClient } from '../differential/raw-client.js';
 import { startEnsemble } from '../harness/ensemble.js';
 import { waitFor } from '../harness/process.js';
 import { SESSION_TIMEOUT_MS } from './workload.js';
@@ -57,6 +58,16 @@ describe('read-only mode', () => {
       await assert.rejects(client.sync('/'), isNotReadOnly);
       // Reads still work after the refusals: the session is intact.
       assert.ok((await client.exists('/before')) !== null);
+      assert.match(await survivor.fourLetterWord('mntr'), /^zk_local_sessions\t1$/m);
+
+      // A read-only session whose client falls silent expires, as any session does.
+      const silent = await RawClient.session(survivor.connectString, { readOnly: true, timeoutMs: 1_000 });
+      assert.equal(silent.session?.readOnly, true);
+      try {
+        await waitFor(() => silent.closed, { what: 'the silent read-only session to expire', timeoutMs: MODE_CHANGE_MS });
+      } finally {
+        silent.destroy();
+      }
       assert.match(await survivor.fourLetterWord('mntr'), /^zk_local_sessions\t1$/m);
 
       for (const id of others) await ensemble.server(id).start();
