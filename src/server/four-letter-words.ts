@@ -320,7 +320,8 @@ function quorumValues(server: ServerView): [string, string | number][] {
   const phase = status.serving ? 'broadcast' : 'synchronization';
   const values: [string, string | number][] = [
     ['peer_state', status.role === 'looking' ? 'looking' : `${status.role} - ${phase}`],
-    ['current_epoch', status.role === 'looking' ? 0 : status.epoch],
+    // 0 until this server has an epoch (looking, or a learner still being told it).
+    ['current_epoch', status.role === 'looking' ? 0 : Math.max(0, status.epoch)],
   ];
   if (status.role !== 'leading') return values;
   const voters = status.learners.filter((l) => !l.observer);
