@@ -5,6 +5,10 @@
  * transactions (so an ensemble's servers do not all snapshot at once), or
  * once the log since the last snapshot exceeds snapSizeLimitInKb. A snapshot
  * starts a new log segment, so the segments before it can later be purged.
+ * One that falls due while the last is still being written is skipped, and
+ * the count starts again ("too busy to snap", as ZooKeeper says): under a
+ * write load that outpaces writing a large tree, snapshots would otherwise
+ * run back to back and take the CPU the requests need.
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -49,16 +53,18 @@ export class Snapshotter {
     this.bytesSince += txnBytes;
     const bySize = this.options.snapSizeLimitBytes > 0 && this.bytesSince > this.options.snapSizeLimitBytes;
     if (this.txnsSince < this.threshold && !bySize) return;
-    if (this.running !== null) return;
+    if (this.running !== null) {
+      this.options.logger.warn('too busy to snapshot (the last one is still being written); skipping this one');
+      this.resetCount();
+      return;
+    }
     this.take(db).catch((e: Error) => this.options.logger.error(`snapshot failed: ${e.message}`));
   }
 
   /** Takes a snapshot now (unless one is running); resolves when it is durable. */
   take(db: ZkDatabase): Promise<void> {
     if (this.running !== null) return this.running;
-    this.txnsSince = 0;
-    this.bytesSince = 0;
-    this.threshold = this.nextThreshold();
+    this.resetCount();
     this.options.rollLog();
     const started = performance.now();
     const capture = captureSnapshot(db);
@@ -76,6 +82,12 @@ export class Snapshotter {
         this.running = null;
       });
     return this.running;
+  }
+
+  private resetCount(): void {
+    this.txnsSince = 0;
+    this.bytesSince = 0;
+    this.threshold = this.nextThreshold();
   }
 
   /** Waits for a running snapshot to finish. */

@@ -18,6 +18,7 @@ import { CorruptionError, scanSegment } from '../../src/storage/log-format.js';
 import { purge } from '../../src/storage/purge.js';
 import { recover } from '../../src/storage/recovery.js';
 import { captureSnapshot, loadSnapshot, writeSnapshot } from '../../src/storage/snapshot.js';
+import { Snapshotter } from '../../src/storage/snapshotter.js';
 import { treeDigest } from '../../src/tree/digest.js';
 import { TxnLog } from '../../src/storage/txn-log.js';
 import { OPEN_ACL_UNSAFE, digestOf } from '../../src/tree/acl.js';
@@ -323,6 +324,27 @@ describe('snapshots', () => {
     assert.equal(dbDump(recoverFrom(dir)), dbDump(db));
     truncateSync(newest, 10);
     assert.equal(dbDump(recoverFrom(dir)), dbDump(db));
+  });
+
+  it('skip one that falls due while the last is still being written, and count again from there', async () => {
+    const dir = tempDir();
+    const { db } = makeTxns(300, 13);
+    let rolls = 0;
+    // snapCount 2: a snapshot is due after exactly 2 transactions (1 + 1 + a random 0).
+    const snapshotter = new Snapshotter({ dir, snapCount: 2, snapSizeLimitBytes: 0, logger: silentLogger(), rollLog: () => rolls++ });
+    snapshotter.noteCommitted(db, 10);
+    snapshotter.noteCommitted(db, 10);
+    assert.ok(snapshotter.inProgress, 'due after 2');
+    snapshotter.noteCommitted(db, 10);
+    snapshotter.noteCommitted(db, 10);
+    await snapshotter.idle();
+    snapshotter.noteCommitted(db, 10);
+    assert.equal(snapshotter.inProgress, false, 'the skipped one does not start late, nor one after a single transaction');
+    snapshotter.noteCommitted(db, 10);
+    assert.ok(snapshotter.inProgress, 'due again 2 transactions after the skip');
+    await snapshotter.idle();
+    // Two snapshots taken (each starts a new log segment); the skipped one took nothing.
+    assert.equal(rolls, 2);
   });
 
   it('purge keeps the retained snapshots and the log they need', async () => {
