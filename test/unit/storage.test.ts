@@ -257,6 +257,35 @@ describe('snapshots', () => {
     assert.equal(restored.tree.digest, treeDigest(restored.tree));
   });
 
+  it('of a large tree are written by the writer thread, and restore exactly what they captured', async () => {
+    const dir = tempDir();
+    const db = new ZkDatabase({ extendedTypesEnabled: true });
+    let zxid = 0;
+    const create = (path: string, data: string): void => {
+      zxid++;
+      db.apply({
+        clientId: 0n,
+        cxid: 0,
+        zxid,
+        time: 1_700_000_000_000 + zxid,
+        body: { type: OpCode.create, create: { path, data: Buffer.from(data), acl: [...OPEN_ACL_UNSAFE], ephemeral: false, parentCVersion: -1 } },
+      });
+    };
+    // Past the writer thread's threshold (100,000 znodes), with varied names and data.
+    for (let p = 0; p < 101; p++) {
+      create(`/p${p}`, '');
+      for (let c = 0; c < 1000; c++) create(`/p${p}/n\u00e9-${c}`, 'x'.repeat(c % 200));
+    }
+    const file = join(dir, snapshotFileName(db.lastZxid));
+    const { nodes } = await writeSnapshot(captureSnapshot(db), file);
+    assert.equal(nodes, db.tree.nodeCount);
+    const restored = loadSnapshot(file, { extendedTypesEnabled: true });
+    assert.equal(restored.tree.nodeCount, db.tree.nodeCount);
+    assert.equal(restored.tree.digest, db.tree.digest);
+    assert.equal(restored.tree.digest, treeDigest(restored.tree));
+    assert.equal(restored.lastZxid, db.lastZxid);
+  });
+
   it('load a window at a time, whatever records the window cuts or cannot hold', async () => {
     const dir = tempDir();
     const { db } = makeTxns(3000, 5);
