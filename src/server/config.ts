@@ -896,7 +896,6 @@ function parseServers(assignments: readonly Assignment[], warnings: string[]): L
   });
 }
 
-/** Parses `host:quorumPort:electionPort[:role][;[clientHost:]clientPort]` as QuorumPeer.QuorumServer does. */
 /**
  * A server's address as a server.N line gives it (`host:quorumPort:electionPort[:role][;[clientHost:]clientPort]`),
  * for reconfig requests; a ConfigError says what is wrong with it.
@@ -910,6 +909,7 @@ export function parseQuorumServer(id: number, text: string): QuorumServerSpec {
   }
 }
 
+/** Parses `host:quorumPort:electionPort[:role][;[clientHost:]clientPort]` as QuorumPeer.QuorumServer does. */
 function serverSpec(id: number): Parser<QuorumServerSpec> {
   return (raw) => {
     const [peerPart, clientPart, ...rest] = raw.split(';');

@@ -19,7 +19,8 @@ import { CONFIG_PATH, DataTree } from '../tree/data-tree.js';
 import type { ZkDatabase } from '../tree/database.js';
 import { CONTAINER_OWNER, OwnerKind, PERSISTENT_OWNER, isValidTtl, ownerKind, ttlOwner } from '../tree/ephemeral-owner.js';
 import { LIMIT_NODE, QUOTA_PATH, STATS_NODE, StatsTrack } from '../tree/quota.js';
-import { ConfigError, parseQuorumServer, type QuorumServerSpec } from './config.js';
+import type { QuorumServerSpec } from './config.js';
+import { proposedMembership } from './reconfig.js';
 
 export interface PrepOptions {
   extendedTypesEnabled: boolean;
@@ -180,7 +181,7 @@ export class RequestPreparer {
     const current = this.options.quorumServers;
     // ZooKeeper's standalone server does not reconfigure.
     if (current === undefined) throw new KeeperError(ErrorCode.Unimplemented);
-    const next = req.newMembers !== '' ? newMembersOf(req.newMembers) : incrementalChange(current, req);
+    const next = proposedMembership(current, req);
     const voters = [...next.values()].filter((server) => server.role === 'participant').length;
     if ((this.options.standaloneEnabled ?? true) && voters < 2) {
       throw new KeeperError(ErrorCode.BadArguments, undefined, 'the new configuration must include at least 2 followers');
@@ -511,63 +512,4 @@ function latin1ToUtf8(data: string | null): string | null {
 /** The sequential suffix: the parent's create count as Java's %010d formats a signed int. */
 export function sequenceSuffix(cversion: number): string {
   return cversion < 0 ? `-${String(-cversion).padStart(9, '0')}` : String(cversion).padStart(10, '0');
-}
-
-/**
- * The membership after an incremental reconfig: `leaving` is a comma-separated list of server
- * ids, `joining` of `server.N=<address>` entries (ZooKeeper's StringUtils.split: items trimmed,
- * empty ones dropped). An id that is not a number fails as ZooKeeper's uncaught
- * NumberFormatException does, with MarshallingError.
- */
-function incrementalChange(current: readonly QuorumServerSpec[], req: ReconfigRequest): Map<number, QuorumServerSpec> {
-  const next = new Map(current.map((server) => [server.id, server]));
-  for (const leaving of splitList(req.leavingServers, ',')) next.delete(javaParseLong(leaving));
-  for (const joiner of splitList(req.joiningServers, ',')) {
-    const parts = splitList(joiner, '=');
-    if (parts.length !== 2) throw new KeeperError(ErrorCode.BadArguments, undefined, 'wrong format of server string');
-    const id = javaParseLong(parts[0]!.slice(parts[0]!.lastIndexOf('.') + 1));
-    const server = quorumServerOf(id, parts[1]!, 'reconfiguration failed');
-    if (server.clientPort === undefined) {
-      throw new KeeperError(ErrorCode.BadArguments, undefined, 'each server should have at least 3 ports specified');
-    }
-    next.delete(id);
-    next.set(id, server);
-  }
-  return next;
-}
-
-/** The membership a non-incremental reconfig names: `server.N=<address>` lines, commas or newlines apart. */
-function newMembersOf(newMembers: string): Map<number, QuorumServerSpec> {
-  const next = new Map<number, QuorumServerSpec>();
-  for (const line of newMembers.split(/[,\n]/)) {
-    const eq = line.indexOf('=');
-    const key = (eq === -1 ? line : line.slice(0, eq)).trim();
-    if (!key.startsWith('server.')) continue;
-    const id = Number(key.slice('server.'.length));
-    if (!Number.isSafeInteger(id) || id < 0) throw new KeeperError(ErrorCode.BadArguments, undefined, `${key}: not a server id`);
-    next.set(id, quorumServerOf(id, eq === -1 ? '' : line.slice(eq + 1).trim()));
-  }
-  return next;
-}
-
-function quorumServerOf(id: number, address: string, detail?: string): QuorumServerSpec {
-  try {
-    return parseQuorumServer(id, address);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    throw new KeeperError(ErrorCode.BadArguments, undefined, detail ?? error.message);
-  }
-}
-
-function splitList(text: string, separator: string): string[] {
-  return text
-    .split(separator)
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
-/** Long.parseLong: an optional sign and decimal digits; anything else is a NumberFormatException. */
-function javaParseLong(text: string): number {
-  if (!/^[+-]?\d+$/.test(text)) throw new KeeperError(ErrorCode.MarshallingError, undefined, `not a number: ${text}`);
-  return Number(text);
 }
