@@ -344,17 +344,24 @@ export interface SnapshotSummary {
 
 /** Checks the trailer and checksum of a snapshot held in memory; returns where its body ends. */
 function verifiedBodyEnd(file: string, buf: Buffer): number {
-  if (buf.length < SNAPSHOT_MAGIC.length + TRAILER_BYTES || !buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
+  const bodyEnd = buf.length - TRAILER_BYTES;
+  const expected = trailerChecksum(file, buf.length, buf.subarray(0, SNAPSHOT_MAGIC.length), buf.subarray(Math.max(0, bodyEnd)));
+  if (crc32(buf.subarray(0, bodyEnd)) !== expected) throw new CorruptionError(file, bodyEnd, 'snapshot checksum mismatch', 'snapshot');
+  return bodyEnd;
+}
+
+/**
+ * Checks a snapshot's first bytes (`head`) and its last (`trailer`) for a file of `size`
+ * bytes; returns the checksum of the body the trailer holds.
+ */
+function trailerChecksum(file: string, size: number, head: Buffer, trailer: Buffer): number {
+  if (size < SNAPSHOT_MAGIC.length + TRAILER_BYTES || !head.equals(SNAPSHOT_MAGIC)) {
     throw new CorruptionError(file, 0, 'not a zkts snapshot (bad magic or too short)', 'snapshot');
   }
-  const bodyEnd = buf.length - TRAILER_BYTES;
-  if (!buf.subarray(bodyEnd, bodyEnd + TRAILER_MAGIC.length).equals(TRAILER_MAGIC)) {
-    throw new CorruptionError(file, bodyEnd, 'the snapshot trailer is missing (incomplete write?)', 'snapshot');
+  if (!trailer.subarray(0, TRAILER_MAGIC.length).equals(TRAILER_MAGIC)) {
+    throw new CorruptionError(file, size - TRAILER_BYTES, 'the snapshot trailer is missing (incomplete write?)', 'snapshot');
   }
-  if (crc32(buf.subarray(0, bodyEnd)) !== buf.readUInt32BE(bodyEnd + TRAILER_MAGIC.length)) {
-    throw new CorruptionError(file, bodyEnd, 'snapshot checksum mismatch', 'snapshot');
-  }
-  return bodyEnd;
+  return trailer.readUInt32BE(TRAILER_MAGIC.length);
 }
 
 /** Where a snapshot's records are decoded from: all of it in memory, or a file a window at a time. */
@@ -409,11 +416,9 @@ class FileSource implements RecordSource {
     this.fill();
   }
 
-  /** Whether the file starts with `magic`, which is then skipped. */
-  skipMagic(magic: Buffer): boolean {
-    if (this.end < magic.length || !this.window.subarray(0, magic.length).equals(magic)) return false;
-    this.start = magic.length;
-    return true;
+  /** Skips the file's first `bytes` (checked already), which still count in the checksum. */
+  skip(bytes: number): void {
+    this.start = bytes;
   }
 
   read<T>(type: { decode(r: JuteReader): T }): T {
@@ -485,18 +490,14 @@ export function loadSnapshot(file: string, options: DataTreeOptions, windowBytes
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
-    if (size < SNAPSHOT_MAGIC.length + TRAILER_BYTES) {
-      throw new CorruptionError(file, 0, 'not a zkts snapshot (bad magic or too short)', 'snapshot');
-    }
+    const head = Buffer.alloc(Math.min(size, SNAPSHOT_MAGIC.length));
+    readFully(fd, head, 0, head.length, 0);
+    const trailer = Buffer.alloc(Math.min(size, TRAILER_BYTES));
+    readFully(fd, trailer, 0, trailer.length, size - trailer.length);
+    const expectedChecksum = trailerChecksum(file, size, head, trailer);
     const bodyEnd = size - TRAILER_BYTES;
-    const trailer = Buffer.alloc(TRAILER_BYTES);
-    readFully(fd, trailer, 0, TRAILER_BYTES, bodyEnd);
-    if (!trailer.subarray(0, TRAILER_MAGIC.length).equals(TRAILER_MAGIC)) {
-      throw new CorruptionError(file, bodyEnd, 'the snapshot trailer is missing (incomplete write?)', 'snapshot');
-    }
-    const expectedChecksum = trailer.readUInt32BE(TRAILER_MAGIC.length);
     const source = new FileSource(fd, bodyEnd, windowBytes);
-    if (!source.skipMagic(SNAPSHOT_MAGIC)) throw new CorruptionError(file, 0, 'not a zkts snapshot (bad magic or too short)', 'snapshot');
+    source.skip(SNAPSHOT_MAGIC.length);
     let db: ZkDatabase | null = null;
     let failure: unknown = null;
     try {
