@@ -211,7 +211,7 @@ export class RequestProcessor implements ConnectionHost {
       return;
     }
     conn.oldClient = readOnly === undefined;
-    const { config, logger } = this.deps;
+    const { logger } = this.deps;
     if (this.readOnlyMode) {
       this.connectReadOnly(conn, request, readOnly === true);
       return;
@@ -224,9 +224,15 @@ export class RequestProcessor implements ConnectionHost {
       return;
     }
     if (this.refusedForLastZxid(conn, request)) return;
-    conn.sessionTimeoutMs = Math.min(Math.max(request.timeOut, config.minSessionTimeoutMs), config.maxSessionTimeoutMs);
+    conn.sessionTimeoutMs = this.negotiatedTimeoutMs(request);
     if (request.sessionId === 0n) this.createSession(conn);
     else this.reopenSession(conn, request);
+  }
+
+  /** The session timeout a client asks for, held to [minSessionTimeout, maxSessionTimeout]. */
+  private negotiatedTimeoutMs(request: ConnectRequest): number {
+    const { minSessionTimeoutMs, maxSessionTimeoutMs } = this.deps.config;
+    return Math.min(Math.max(request.timeOut, minSessionTimeoutMs), maxSessionTimeoutMs);
   }
 
   /** A client that has seen a later zxid than this server's must not go back in time here. */
@@ -286,7 +292,7 @@ export class RequestProcessor implements ConnectionHost {
    * be resumed here (its changes could not be made durable).
    */
   private connectReadOnly(conn: ClientConnection, request: ConnectRequest, clientAcceptsReadOnly: boolean): void {
-    const { config, logger, monotonicNow } = this.deps;
+    const { logger, monotonicNow } = this.deps;
     const client = `${conn.remoteAddress}:${conn.remotePort}`;
     if (!clientAcceptsReadOnly) {
       logger.info(`refusing session request for not-read-only client ${client}: this server is read-only`);
@@ -294,7 +300,7 @@ export class RequestProcessor implements ConnectionHost {
       return;
     }
     if (this.refusedForLastZxid(conn, request)) return;
-    conn.sessionTimeoutMs = Math.min(Math.max(request.timeOut, config.minSessionTimeoutMs), config.maxSessionTimeoutMs);
+    conn.sessionTimeoutMs = this.negotiatedTimeoutMs(request);
     if (request.sessionId === 0n) {
       const sessionId = this.newSessionId();
       const password = randomBytes(SESSION_PASSWORD_BYTES);

@@ -53,11 +53,7 @@ describe('a deposed leader', () => {
         oldLeader.resume();
         t.diagnostic(`the resumed old leader answered ${await expectNotStale(sync, read, latest)}`);
 
-        await expectRejoined(ensemble, oldLeader.id, latest);
-        // Ended rather than left to expire, which would write in the middle of the digest check.
-        await raw.end(ensemble.connectStringOf(others));
-        const aligned = await alignDigestZxid(writer);
-        assert.equal((await ensemble.waitConverged()).digest?.zxid, aligned);
+        await expectRejoinedAndConverged(ensemble, oldLeader.id, latest, raw, writer, others);
       } finally {
         raw.destroy();
         await writer.close();
@@ -98,10 +94,7 @@ describe('a deposed leader', () => {
         ensemble.heal();
         t.diagnostic(`after healing it answered ${await expectNotStale(sync, read, latest)}`);
 
-        await expectRejoined(ensemble, oldLeader.id, latest);
-        await raw.end(ensemble.connectStringOf(others));
-        const aligned = await alignDigestZxid(writer);
-        assert.equal((await ensemble.waitConverged()).digest?.zxid, aligned);
+        await expectRejoinedAndConverged(ensemble, oldLeader.id, latest, raw, writer, others);
       } finally {
         raw.destroy();
         await writer.close();
@@ -133,6 +126,22 @@ async function expectNotStale(sync: Promise<RawReply | 'closed'>, read: Promise<
 }
 
 /** The old leader follows again and, read alone after a sync, has the latest value. */
+/** The old leader catches up; then every replica ends with the same digest at the same zxid. */
+async function expectRejoinedAndConverged(
+  ensemble: Ensemble,
+  id: number,
+  latest: number,
+  raw: RawClient,
+  writer: ZkClient,
+  others: number[],
+): Promise<void> {
+  await expectRejoined(ensemble, id, latest);
+  // Ended rather than left to expire, which would write in the middle of the digest check.
+  await raw.end(ensemble.connectStringOf(others));
+  const aligned = await alignDigestZxid(writer);
+  assert.equal((await ensemble.waitConverged()).digest?.zxid, aligned);
+}
+
 async function expectRejoined(ensemble: Ensemble, id: number, latest: number): Promise<void> {
   await ensemble.waitForLeader();
   assert.equal((await ensemble.server(id).srvr())?.mode, 'follower');

@@ -4,23 +4,13 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { renderChart } from './chart.js';
 import { formatReport } from './report.js';
 import { DEFAULT_OPTIONS, runBench, type BenchOptions } from './run.js';
-import { WORKLOADS, type WorkloadName } from './workloads.js';
+import { WORKLOADS } from './workloads.js';
 
-interface CommandOptions {
-  connect: string;
-  workload: WorkloadName;
-  workers: number;
-  sessions: number;
-  outstanding: number;
-  size: number;
+/** The options as commander parses them: BenchOptions' own, and a few named for the command line. */
+interface CommandOptions
+  extends Pick<BenchOptions, 'connect' | 'workload' | 'workers' | 'sessions' | 'outstanding' | 'size' | 'ops' | 'znodes' | 'reads' | 'multiSize' | 'root' | 'cleanup'> {
   duration: number;
-  ops?: number;
   warmup: number;
-  znodes: number;
-  reads: number;
-  multiSize: number;
-  root: string;
-  cleanup: boolean;
   sessionTimeout: number;
   json?: boolean;
   chart?: string;
@@ -69,27 +59,17 @@ The load generator's own CPU use is reported per worker; above 90% of a core
 the results describe the client, not the server, and a warning says so.`,
     )
     .action(async (o: CommandOptions) => {
+      const { duration, warmup, sessionTimeout, json, chart, quiet, ...shared } = o;
       const options: BenchOptions = {
-        connect: o.connect,
-        workload: o.workload,
-        workers: o.workers,
-        sessions: o.sessions,
-        outstanding: o.outstanding,
-        size: o.size,
-        durationS: o.ops === undefined ? o.duration : undefined,
-        ops: o.ops,
-        warmupS: o.warmup,
-        znodes: o.znodes,
-        reads: o.reads,
-        multiSize: o.multiSize,
-        root: o.root,
-        cleanup: o.cleanup,
-        sessionTimeoutMs: o.sessionTimeout,
+        ...shared,
+        durationS: shared.ops === undefined ? duration : undefined,
+        warmupS: warmup,
+        sessionTimeoutMs: sessionTimeout,
       };
       try {
-        const result = await runBench(options, { progress: o.quiet ? undefined : (line) => process.stderr.write(line + '\n') });
-        if (o.chart !== undefined) writeFileSync(o.chart, renderChart(result));
-        process.stdout.write((o.json ? JSON.stringify(result, null, 2) : formatReport(result)) + '\n');
+        const result = await runBench(options, { progress: quiet ? undefined : (line) => process.stderr.write(line + '\n') });
+        if (chart !== undefined) writeFileSync(chart, renderChart(result));
+        process.stdout.write((json ? JSON.stringify(result, null, 2) : formatReport(result)) + '\n');
       } catch (e) {
         process.stderr.write(`zkts bench: ${(e as Error).message}\n`);
         process.exitCode = 1;
