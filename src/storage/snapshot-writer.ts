@@ -16,7 +16,7 @@ port.on('message', (message: SnapshotStrings | SnapshotWrite) => {
   if (message.kind === 'strings') {
     for (let i = 0; i < message.name.length; i++) {
       names.push(message.name[i]!);
-      data.push(message.data[i]!);
+      data.push(message.data[i] ?? null);
     }
     return;
   }
