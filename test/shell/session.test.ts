@@ -57,6 +57,9 @@ describe('zkts shell sessions on a pipe, compared with zkCli.sh', { skip }, () =
       'printwatches',
       'get -w /a',
       'set /a second',
+      // A round trip before turning them on again: the notification of the set above has then
+      // been handled, while they were off, by either tool (zkCli handles it on another thread).
+      'get /a',
       'printwatches on',
       'get -w /a',
       'set /a third',
@@ -67,6 +70,8 @@ describe('zkts shell sessions on a pipe, compared with zkCli.sh', { skip }, () =
       'get /b',
     ]);
     assert.match(run.stdout, /^0 - ls \/\n1 - ls \/\n2 - history\n/m);
+    // The change made while printwatches was off is not printed; the one after it is.
+    assert.equal(run.watchEvents.filter((event) => event.includes('NodeDataChanged')).length, 1, run.watchEvents.join('\n'));
   });
 
   it('closes, reconnects and quits with the status of the last command', async () => {
