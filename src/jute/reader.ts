@@ -85,15 +85,6 @@ export class JuteReader {
     return v;
   }
 
-  /** A jute buffer as a latin1 string (one char per byte): a compact copy for storing. */
-  readLatin1Buffer(): string | null {
-    const len = this.readLength('buffer');
-    if (len === -1) return null;
-    const v = this.buf.toString('latin1', this.pos, this.pos + len);
-    this.pos += len;
-    return v;
-  }
-
   /** A jute ustring; null (length −1) reads as the empty string. */
   readString(): string {
     const len = this.readLength('string');

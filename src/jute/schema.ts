@@ -15,8 +15,8 @@ import { JuteWriter } from './writer.js';
 /**
  * Wire primitives. `long` maps to a JS number (zxids, times and TTLs stay
  * below 2^53); `bigLong` to a bigint (session ids and ephemeral owners use all
- * 64 bits). A `buffer` decodes to a view of the input and encodes from bytes
- * or from a latin1 string, the form in which the data tree stores znode data.
+ * 64 bits). A `buffer` decodes to a view of the input and encodes from any
+ * byte view.
  */
 export type Primitive = 'int' | 'long' | 'bigLong' | 'bool' | 'buffer' | 'ustring';
 
@@ -54,7 +54,7 @@ export type InOf<F> = F extends 'int' | 'long'
     : F extends 'bool'
       ? boolean
       : F extends 'buffer'
-        ? Uint8Array | string | null
+        ? Uint8Array | null
         : F extends 'ustring'
           ? string
           : F extends RecordType<object, infer I>
@@ -106,12 +106,6 @@ function minBytesOf(type: FieldType): number {
   return type.kind === 'record' ? type.minBytes : 4;
 }
 
-/** Encodes one buffer field from bytes or a latin1 string. */
-function writeBufferField(w: JuteWriter, v: Uint8Array | string | null): void {
-  if (typeof v === 'string') w.writeLatin1Buffer(v);
-  else w.writeBuffer(v);
-}
-
 type Encoder = (w: JuteWriter, v: unknown) => void;
 type Decoder = (r: JuteReader) => unknown;
 
@@ -127,7 +121,7 @@ function encoderOf(type: FieldType): Encoder {
       case 'bool':
         return (w, v) => w.writeBool(v as boolean);
       case 'buffer':
-        return (w, v) => writeBufferField(w, v as Uint8Array | string | null);
+        return (w, v) => w.writeBuffer(v as Uint8Array | null);
       case 'ustring':
         return (w, v) => w.writeString(v as string);
     }

@@ -74,21 +74,6 @@ export class JuteWriter {
     this.pos += 4 + v.length;
   }
 
-  /**
-   * A jute buffer whose bytes are held as a latin1 (one byte per char) string;
-   * the data tree keeps znode data that way because strings are compact.
-   */
-  writeLatin1Buffer(v: string | null): void {
-    if (v === null) {
-      this.writeInt(-1);
-      return;
-    }
-    this.ensure(4 + v.length);
-    this.buf.writeInt32BE(v.length, this.pos);
-    this.buf.write(v, this.pos + 4, v.length, 'latin1');
-    this.pos += 4 + v.length;
-  }
-
   /** A jute ustring: int byte length then UTF-8. */
   writeString(v: string | null): void {
     if (v === null) {

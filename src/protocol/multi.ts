@@ -121,10 +121,10 @@ export function encodeMultiRequest(w: JuteWriter, ops: readonly MultiOpInput[]):
   MultiHeader.encode(w, END);
 }
 
-/** Writes a MultiResponse; the data of getData results may be a latin1 string. */
+/** Writes a MultiResponse; the data of getData results may be any byte view (the tree's). */
 export function encodeMultiResponse(
   w: JuteWriter,
-  results: readonly (MultiResult | { type: typeof OpCode.getData; data: string | null; stat: Stat })[],
+  results: readonly (MultiResult | { type: typeof OpCode.getData; data: Uint8Array | null; stat: Stat })[],
 ): void {
   for (const result of results) {
     MultiHeader.encode(w, { type: result.type, done: false, err: result.type === OpCode.error ? result.err : 0 });

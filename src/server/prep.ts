@@ -15,7 +15,7 @@ import type { ACL, CreateRequest, CreateTTLRequest, Id, ReconfigRequest } from '
 import type { WriteRequest } from '../protocol/requests.js';
 import type { Txn, TxnBody } from '../protocol/txn.js';
 import { aclPermits, fixupAcl, type ProviderSchemes } from '../tree/acl.js';
-import { CONFIG_PATH, DataTree } from '../tree/data-tree.js';
+import { CONFIG_PATH, DataTree, textOf } from '../tree/data-tree.js';
 import type { ZkDatabase } from '../tree/database.js';
 import { CONTAINER_OWNER, OwnerKind, PERSISTENT_OWNER, isValidTtl, ownerKind, ttlOwner } from '../tree/ephemeral-owner.js';
 import { LIMIT_NODE, QUOTA_PATH, STATS_NODE, StatsTrack } from '../tree/quota.js';
@@ -250,8 +250,8 @@ export class RequestPreparer {
     const limitsNode = tree.lookup(`${QUOTA_PATH}${root}/${LIMIT_NODE}`);
     const statsNode = tree.lookup(`${QUOTA_PATH}${root}/${STATS_NODE}`);
     if (limitsNode === -1 || statsNode === -1) return;
-    const limits = new StatsTrack(latin1ToUtf8(tree.dataOf(limitsNode)));
-    const usage = new StatsTrack(latin1ToUtf8(tree.dataOf(statsNode)));
+    const limits = new StatsTrack(textOf(tree.dataOf(limitsNode)));
+    const usage = new StatsTrack(textOf(tree.dataOf(statsNode)));
     const countLimit = limits.get('countHardLimit');
     const byteLimit = limits.get('byteHardLimit');
     if (countDiff !== 0 && countLimit > -1 && usage.get('count') + countDiff > countLimit) {
@@ -364,7 +364,7 @@ export class RequestPreparer {
     const node = this.existing(path);
     this.checkAcl(ctx, node.acl, Perms.WRITE, path);
     const current = this.db.tree.lookup(path);
-    this.checkQuota(path, (data?.length ?? 0) - (current === -1 ? 0 : (this.db.tree.dataOf(current)?.length ?? 0)), 0);
+    this.checkQuota(path, (data?.length ?? 0) - (current === -1 ? 0 : this.db.tree.nodes.dataLength(current)), 0);
     const newVersion = RequestPreparer.checkVersion(node.version, version, path);
     this.record(path, { ...node, version: newVersion }, zxid);
     return { type: OpCode.setData, setData: { path, data, version: newVersion } };
@@ -503,10 +503,6 @@ function createModeOf(flags: number): ModeFlags {
     default:
       throw new KeeperError(ErrorCode.BadArguments, undefined, `invalid create flags ${flags}`);
   }
-}
-
-function latin1ToUtf8(data: string | null): string | null {
-  return data === null ? null : Buffer.from(data, 'latin1').toString('utf8');
 }
 
 /** The sequential suffix: the parent's create count as Java's %010d formats a signed int. */

@@ -10,18 +10,14 @@ const port = parentPort;
 if (port === null) throw new Error('snapshot-writer runs as a worker thread');
 
 const names: string[] = [];
-const data: (string | null)[] = [];
 
 port.on('message', (message: SnapshotStrings | SnapshotWrite) => {
   if (message.kind === 'strings') {
-    for (let i = 0; i < message.name.length; i++) {
-      names.push(message.name[i]!);
-      data.push(message.data[i] ?? null);
-    }
+    for (let i = 0; i < message.name.length; i++) names.push(message.name[i]!);
     return;
   }
   const { file, zxid, sessions, acls, numbers } = message;
-  void writeSnapshotFile({ zxid, sessions, acls, columns: { ...numbers, name: names, data } }, file).then((result) =>
+  void writeSnapshotFile({ zxid, sessions, acls, columns: { ...numbers, name: names } }, file).then((result) =>
     port.postMessage(result),
   );
 });

@@ -21,6 +21,7 @@ import { JuteError, JuteReader, JuteWriter, record, vector } from '../jute/mod.j
 import { ACL } from '../protocol/records.js';
 import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { ZkDatabase, type SessionRecord } from '../tree/database.js';
+import { arenaBytes } from '../tree/byte-arena.js';
 import type { ColumnCopy } from '../tree/column-copy.js';
 import type { NodeTable } from '../tree/node-table.js';
 import { NO_PARENT } from '../tree/node-table.js';
@@ -70,7 +71,7 @@ const SnapshotNode = record('SnapshotNode', {
 });
 
 /** The node columns a snapshot is encoded from: a finished ColumnCopy, or one rebuilt in the snapshot writer thread. */
-export type SnapshotColumns = Pick<ColumnCopy, SnapshotNumberColumn | 'name' | 'data'>;
+export type SnapshotColumns = Pick<ColumnCopy, SnapshotNumberColumn | 'name'>;
 type SnapshotNumberColumn =
   | 'used'
   | 'nodeCount'
@@ -84,7 +85,9 @@ type SnapshotNumberColumn =
   | 'aversion'
   | 'aclRef'
   | 'parent'
-  | 'owner';
+  | 'owner'
+  | 'dataRef'
+  | 'dataChunks';
 
 /** Everything a snapshot holds, ready to encode. */
 export interface SnapshotContent {
@@ -237,26 +240,28 @@ export async function writeSnapshot(capture: SnapshotCapture, file: string): Pro
     });
     for (let from = 0; from < columns.used; from += COPY_SLICE_NODES) {
       const to = Math.min(columns.used, from + COPY_SLICE_NODES);
-      const strings: SnapshotStrings = { kind: 'strings', name: columns.name.slice(from, to), data: columns.data.slice(from, to) };
+      const strings: SnapshotStrings = { kind: 'strings', name: columns.name.slice(from, to) };
       writer.postMessage(strings);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const { used, nodeCount, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner } = columns;
-    const numbers = { used, nodeCount, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner };
+    const { used, nodeCount, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner, dataRef, dataChunks } =
+      columns;
+    const numbers = { used, nodeCount, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner, dataRef, dataChunks };
     const write: SnapshotWrite = { kind: 'write', file, zxid: capture.zxid, sessions: capture.sessions, acls: capture.acls, numbers };
-    // The copy's number columns are its own: moved to the writer rather than copied.
-    writer.postMessage(write, [czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner].map((c) => c.buffer as ArrayBuffer));
+    // The copy's number columns are its own: moved to the writer rather than copied. The data
+    // chunks are shared memory, which the writer reads in place.
+    const moved = [czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner, dataRef];
+    writer.postMessage(write, [...new Set(moved.map((c) => c.buffer as ArrayBuffer))]);
     return await finished;
   } finally {
     await writer.terminate();
   }
 }
 
-/** What writeSnapshot sends its writer thread: the names and data of the next ids... */
+/** What writeSnapshot sends its writer thread: the names of the next ids... */
 export interface SnapshotStrings {
   kind: 'strings';
   name: string[];
-  data: (string | null)[];
 }
 
 /** ...and then the rest, to write the snapshot. */
@@ -320,7 +325,7 @@ function encodeNode(w: JuteWriter, c: SnapshotColumns, id: number, position: Int
   SnapshotNode.encode(w, {
     parent: parent === NO_PARENT ? -1 : position[parent]!,
     name: c.name[id]!,
-    data: c.data[id] ?? null,
+    data: arenaBytes(c.dataChunks, c.dataRef[id]!),
     czxid: c.czxid[id]!,
     mzxid: c.mzxid[id]!,
     ctime: c.ctime[id]!,
@@ -544,7 +549,7 @@ function decodeBody(records: RecordSource, options: DataTreeOptions): ZkDatabase
   }
   for (let i = 0; i < header.nodeCount; i++) {
     const node = records.read(SnapshotNode);
-    db.tree.restoreNode(i, node.parent, node.name, node.data === null ? null : node.data.toString('latin1'), node);
+    db.tree.restoreNode(i, node.parent, node.name, node.data, node);
   }
   records.expectEnd();
   db.tree.finishRestore(header.zxid);

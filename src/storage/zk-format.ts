@@ -163,8 +163,8 @@ export function zkLogsAfter(logs: readonly ZkFile[], zxid: number): ZkFile[] {
 export interface ZkSnapshotNode {
   /** "" for the root, as ZooKeeper writes it. */
   path: string;
-  /** Latin1 string (one char per byte), as the zkts tree keeps data. */
-  data: string | null;
+  /** A view into the snapshot's bytes. */
+  data: Uint8Array | null;
   /** ACL cache id; ZK_OPEN_ACL_ID for OPEN_ACL_UNSAFE. */
   aclId: number;
   stat: ZkStatPersisted;
@@ -233,7 +233,7 @@ export function readZkSnapshot(file: ZkFile): ZkSnapshot {
     }
     const nodes: ZkSnapshotNode[] = [];
     for (let path = r.readString(); path !== '/'; path = r.readString()) {
-      const data = r.readLatin1Buffer();
+      const data = r.readBuffer();
       const aclId = r.readLong();
       nodes.push({ path, data, aclId, stat: StatPersisted.decode(r) });
     }

@@ -9,6 +9,8 @@
  * the copy began — and no step takes long enough to stall requests, even for
  * millions of znodes.
  */
+import { arenaBytes } from './byte-arena.js';
+import { ColumnBlock } from './column-block.js';
 import type { NodeTable } from './node-table.js';
 
 export class ColumnCopy {
@@ -28,7 +30,9 @@ export class ColumnCopy {
   readonly parent: Int32Array;
   readonly owner: BigInt64Array;
   readonly name: string[];
-  readonly data: (string | null)[];
+  /** Data refs into `dataChunks`, the arena's chunks when the copy began (see ByteArena.pin). */
+  readonly dataRef: Uint32Array;
+  readonly dataChunks: (Uint8Array | undefined)[];
 
   /** Ids below this have been bulk-copied. */
   private copiedUpTo = 0;
@@ -38,19 +42,26 @@ export class ColumnCopy {
   constructor(private readonly table: NodeTable) {
     this.used = table.highWater;
     this.nodeCount = table.size;
-    this.czxid = new Float64Array(this.used);
-    this.mzxid = new Float64Array(this.used);
-    this.pzxid = new Float64Array(this.used);
-    this.ctime = new Float64Array(this.used);
-    this.mtime = new Float64Array(this.used);
-    this.version = new Int32Array(this.used);
-    this.cversion = new Int32Array(this.used);
-    this.aversion = new Int32Array(this.used);
-    this.aclRef = new Int32Array(this.used);
-    this.parent = new Int32Array(this.used);
-    this.owner = new BigInt64Array(this.used);
+    // One block for all (see ColumnBlock): six 8-byte columns, six 4-byte ones.
+    const block = new ColumnBlock(this.used, 6 * 8 + 6 * 4);
+    this.czxid = block.float64();
+    this.mzxid = block.float64();
+    this.pzxid = block.float64();
+    this.ctime = block.float64();
+    this.mtime = block.float64();
+    this.owner = block.bigInt64();
+    this.version = block.int32();
+    this.cversion = block.int32();
+    this.aversion = block.int32();
+    this.aclRef = block.int32();
+    this.parent = block.int32();
+    this.dataRef = block.uint32();
     this.name = new Array<string>(this.used);
-    this.data = new Array<string | null>(this.used);
+    this.dataChunks = table.arena.chunkViews();
+  }
+
+  dataOf(id: number): Uint8Array | null {
+    return arenaBytes(this.dataChunks, this.dataRef[id]!);
   }
 
   get done(): boolean {
@@ -95,9 +106,7 @@ export class ColumnCopy {
     this.aclRef.set(t.aclRef.subarray(start, end), start);
     this.parent.set(t.parent.subarray(start, end), start);
     this.owner.set(t.owner.subarray(start, end), start);
-    for (let id = start; id < end; id++) {
-      this.name[id] = t.name[id]!;
-      this.data[id] = t.data[id] ?? null;
-    }
+    this.dataRef.set(t.dataRef.subarray(start, end), start);
+    for (let id = start; id < end; id++) this.name[id] = t.name[id]!;
   }
 }

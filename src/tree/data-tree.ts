@@ -12,7 +12,7 @@ import { nameOf, parentOf } from '../protocol/paths.js';
 import type { ACL, Stat } from '../protocol/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { OwnerKind, PERSISTENT_OWNER, clientVisibleOwner, ownerKind } from './ephemeral-owner.js';
-import { EMPTY_HASH, contentHashOf, hashText, nodeDigest } from './digest.js';
+import { EMPTY_HASH, contentHashOf, hashBytes, hashText, nodeDigest } from './digest.js';
 import { NodeTable } from './node-table.js';
 import { WatchMode, WatchTable, type Watcher } from './watches.js';
 import { LIMIT_NODE, QUOTA_PATH, QuotaIndex, STATS_NODE, StatsTrack, quotaRootOf } from './quota.js';
@@ -44,8 +44,10 @@ const LOOKUP_CACHE_ENTRIES = 8192;
 const DIGEST_LOG_INTERVAL = 128;
 const DIGEST_LOG_LIMIT = 1024;
 
-/** Znode data as the tree keeps it: latin1 strings, null distinct from empty. */
-export type NodeData = string | null;
+/** Znode data as the tree gives it and takes it: bytes, null distinct from empty. */
+export type NodeData = Uint8Array | null;
+
+const NO_DATA = new Uint8Array(0);
 
 /** What a snapshot stores of a znode besides its place, name and data. */
 export interface RestoredStat {
@@ -62,11 +64,6 @@ export interface RestoredStat {
   aclRef: number;
 }
 
-/** Converts txn data (a byte view or a latin1 string) into the tree's own copy. */
-export function toNodeData(data: Uint8Array | string | null): NodeData {
-  if (data === null || typeof data === 'string') return data;
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
-}
 
 export class DataTree {
   readonly nodes = new NodeTable();
@@ -115,9 +112,9 @@ export class DataTree {
     if (empty) return;
     const root = this.nodes.allocate();
     this.nodes.aclRef[root] = this.acls.acquire(OPEN_ACL_UNSAFE);
-    this.nodes.data[root] = '';
+    this.nodes.setData(root, NO_DATA);
     this.approximateDataSize = '/'.length;
-    this.nodes.contentHash[root] = contentHashOf('/', '');
+    this.nodes.contentHash[root] = contentHashOf('/', NO_DATA);
     this.addDigest(root);
     this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
@@ -139,12 +136,12 @@ export class DataTree {
     const node = this.nodes.allocate();
     this.nodes.aclRef[node] = this.acls.acquire(acl);
     this.nodes.aversion[node] = aversion;
-    this.nodes.data[node] = '';
+    this.nodes.setData(node, NO_DATA);
     this.nodes.parent[node] = parent;
     this.nodes.name[node] = nameOf(path);
     this.childMap(parent).set(nameOf(path), node);
     this.approximateDataSize += path.length;
-    this.nodes.contentHash[node] = contentHashOf(path, '');
+    this.nodes.contentHash[node] = contentHashOf(path, NO_DATA);
     this.addDigest(node);
   }
 
@@ -204,7 +201,6 @@ export class DataTree {
   statOf(node: number): Stat {
     const n = this.nodes;
     const numChildren = this.numChildren(node);
-    const data = n.data[node];
     return {
       czxid: n.czxid[node]!,
       mzxid: n.mzxid[node]!,
@@ -215,14 +211,15 @@ export class DataTree {
       cversion: n.cversion[node]! * 2 - numChildren,
       aversion: n.aversion[node]!,
       ephemeralOwner: clientVisibleOwner(n.owner[node]!, this.options.extendedTypesEnabled),
-      dataLength: data === null || data === undefined ? 0 : data.length,
+      dataLength: n.dataLength(node),
       numChildren,
       pzxid: n.pzxid[node]!,
     };
   }
 
+  /** The node's data: a view that stays valid however the tree changes later. */
   dataOf(node: number): NodeData {
-    return this.nodes.data[node] ?? null;
+    return this.nodes.dataOf(node);
   }
 
   aclOf(node: number): readonly ACL[] {
@@ -303,7 +300,7 @@ export class DataTree {
     n.mtime[node] = time;
     n.owner[node] = owner;
     n.aclRef[node] = this.acls.acquire(acl);
-    n.data[node] = data;
+    n.setData(node, data);
     n.parent[node] = parent;
     n.name[node] = name;
     siblings.set(name, node);
@@ -339,7 +336,7 @@ export class DataTree {
     if (siblings!.size === 0) this.nodes.children[parent] = undefined;
     const owner = this.nodes.owner[node]!;
     const acl = this.aclOf(node);
-    const dataLength = this.nodes.data[node]?.length ?? 0;
+    const dataLength = this.nodes.dataLength(node);
     this.approximateDataSize -= path.length + dataLength;
     this.removeDigest(node);
     this.acls.release(this.nodes.aclRef[node]!);
@@ -381,11 +378,11 @@ export class DataTree {
     const node = this.lookup(path);
     if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
     const n = this.nodes;
-    const bytesDiff = (data?.length ?? 0) - (n.data[node]?.length ?? 0);
+    const bytesDiff = (data?.length ?? 0) - n.dataLength(node);
     this.approximateDataSize += bytesDiff;
     this.removeDigest(node);
     n.willChange(node);
-    n.data[node] = data;
+    n.setData(node, data);
     n.contentHash[node] = contentHashOf(path, data);
     n.mtime[node] = time;
     n.mzxid[node] = zxid;
@@ -431,7 +428,7 @@ export class DataTree {
     while (stack.length > 0) {
       const node = stack.pop()!;
       count++;
-      bytes += this.nodes.data[node]?.length ?? 0;
+      bytes += this.nodes.dataLength(node);
       for (const child of this.nodes.children[node]?.values() ?? []) stack.push(child);
     }
     const track = new StatsTrack();
@@ -447,20 +444,20 @@ export class DataTree {
     const statsPath = `${QUOTA_PATH}${root}/${STATS_NODE}`;
     const stats = this.lookup(statsPath);
     if (stats === -1) return;
-    const track = new StatsTrack(this.nodes.data[stats] ?? null);
+    const track = new StatsTrack(textOf(this.nodes.dataOf(stats)));
     track.set('count', track.get('count') + countDiff);
     track.set('bytes', track.get('bytes') + bytesDiff);
     this.setDataQuietly(stats, statsPath, track.toString());
   }
 
   /** ZooKeeper rewrites stats nodes in place: no new version or mzxid, no watch event. */
-  private setDataQuietly(node: number, path: string, data: string): void {
-    this.approximateDataSize += data.length - (this.nodes.data[node]?.length ?? 0);
+  private setDataQuietly(node: number, path: string, text: string): void {
+    const data = Buffer.from(text, 'utf8');
+    this.approximateDataSize += data.length - this.nodes.dataLength(node);
     this.removeDigest(node);
     this.nodes.willChange(node);
-    const stored = Buffer.from(data, 'utf8').toString('latin1');
-    this.nodes.data[node] = stored;
-    this.nodes.contentHash[node] = contentHashOf(path, stored);
+    this.nodes.setData(node, data);
+    this.nodes.contentHash[node] = contentHashOf(path, data);
     this.addDigest(node);
   }
 
@@ -531,7 +528,7 @@ export class DataTree {
     n.owner[node] = stat.owner;
     n.aclRef[node] = stat.aclRef;
     this.acls.addUse(stat.aclRef);
-    n.data[node] = data;
+    n.setData(node, data);
     if (parent === -1) {
       pathLengths[node] = 1;
       // The root's children extend the empty prefix: "/" + name.
@@ -543,7 +540,7 @@ export class DataTree {
       this.childMap(parent).set(name, node);
       pathLengths[node] = (parent === ROOT_NODE ? 0 : pathLengths[parent]!) + 1 + name.length;
       pathHashes[node] = hashText(hashText(pathHashes[parent]!, '/'), name);
-      n.contentHash[node] = data === null ? pathHashes[node]! : hashText(pathHashes[node]!, data);
+      n.contentHash[node] = data === null ? pathHashes[node]! : hashBytes(pathHashes[node]!, data);
     }
     this.addDigest(node);
     this.approximateDataSize += pathLengths[node]! + (data?.length ?? 0);
@@ -583,4 +580,9 @@ export class DataTree {
     this.dataWatches.removeWatcher(watcher);
     this.childWatches.removeWatcher(watcher);
   }
+}
+
+/** Znode data as UTF-8 text (quota nodes hold text). */
+export function textOf(data: NodeData): string | null {
+  return data === null ? null : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
 }

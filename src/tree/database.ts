@@ -8,7 +8,7 @@ import { ErrorCode, KeeperError } from '../protocol/errors.js';
 import { parentOf } from '../protocol/paths.js';
 import type { Stat } from '../protocol/records.js';
 import type { Txn, TxnBody } from '../protocol/txn.js';
-import { DataTree, toNodeData, type DataTreeOptions } from './data-tree.js';
+import { DataTree, type DataTreeOptions } from './data-tree.js';
 import { CONTAINER_OWNER, PERSISTENT_OWNER, ttlOwner } from './ephemeral-owner.js';
 
 export interface SessionRecord {
@@ -101,21 +101,21 @@ export class ZkDatabase {
         const c = body.create;
         result.path = c.path;
         const owner = c.ephemeral ? txn.clientId : PERSISTENT_OWNER;
-        const node = tree.createNode(c.path, toNodeData(c.data), c.acl, owner, c.parentCVersion, txn.zxid, txn.time);
+        const node = tree.createNode(c.path, c.data, c.acl, owner, c.parentCVersion, txn.zxid, txn.time);
         if (body.type === OpCode.create2) result.stat = tree.statOf(node);
         return;
       }
       case OpCode.createContainer: {
         const c = body.createContainer;
         result.path = c.path;
-        const node = tree.createNode(c.path, toNodeData(c.data), c.acl, CONTAINER_OWNER, c.parentCVersion, txn.zxid, txn.time);
+        const node = tree.createNode(c.path, c.data, c.acl, CONTAINER_OWNER, c.parentCVersion, txn.zxid, txn.time);
         result.stat = tree.statOf(node);
         return;
       }
       case OpCode.createTTL: {
         const c = body.createTTL;
         result.path = c.path;
-        const node = tree.createNode(c.path, toNodeData(c.data), c.acl, ttlOwner(c.ttl), c.parentCVersion, txn.zxid, txn.time);
+        const node = tree.createNode(c.path, c.data, c.acl, ttlOwner(c.ttl), c.parentCVersion, txn.zxid, txn.time);
         result.stat = tree.statOf(node);
         return;
       }
@@ -127,7 +127,7 @@ export class ZkDatabase {
       case OpCode.setData: {
         const s = body.setData;
         result.path = s.path;
-        result.stat = tree.statOf(tree.setData(s.path, toNodeData(s.data), s.version, txn.zxid, txn.time));
+        result.stat = tree.statOf(tree.setData(s.path, s.data, s.version, txn.zxid, txn.time));
         return;
       }
       case OpCode.setACL: {

@@ -18,16 +18,22 @@ import type { NodeTable } from './node-table.js';
 export const EMPTY_HASH = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-/** Continues FNV-1a hash `h` over the characters of `text` (data strings hold one byte per character). */
+/** Continues FNV-1a hash `h` over the UTF-16 units of `text` (a path). */
 export function hashText(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
   return h >>> 0;
 }
 
+/** Continues FNV-1a hash `h` over `bytes` (data). */
+export function hashBytes(h: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return h >>> 0;
+}
+
 /** The hash of a node's path and data. */
-export function contentHashOf(path: string, data: string | null): number {
+export function contentHashOf(path: string, data: Uint8Array | null): number {
   const pathHash = hashText(EMPTY_HASH, path);
-  return data === null ? pathHash : hashText(pathHash, data);
+  return data === null ? pathHash : hashBytes(pathHash, data);
 }
 
 function mix(h: number, value: number): number {
@@ -65,7 +71,7 @@ export function treeDigest(tree: DataTree): number {
   const stack: [number, string][] = [[ROOT_NODE, '/']];
   while (stack.length > 0) {
     const [node, path] = stack.pop()!;
-    sum = (sum + nodeDigest(tree.nodes, node, contentHashOf(path, tree.nodes.data[node] ?? null))) >>> 0;
+    sum = (sum + nodeDigest(tree.nodes, node, contentHashOf(path, tree.nodes.dataOf(node)))) >>> 0;
     for (const [name, child] of tree.nodes.children[node] ?? []) stack.push([child, path === '/' ? `/${name}` : `${path}/${name}`]);
   }
   return sum;

@@ -45,7 +45,7 @@ export function databaseView(db: ZkDatabase): { nodes: Map<string, NodeView>; se
   while (stack.length > 0) {
     const [node, path] = stack.pop()!;
     nodes.set(path, {
-      data: db.tree.dataOf(node),
+      data: latin1Of(db.tree.dataOf(node)),
       stat: { ...db.tree.statOf(node) },
       acl: db.tree.aclOf(node).map((a) => [a.perms, a.id.scheme, a.id.id]),
       owner: db.tree.ownerOf(node),
@@ -57,4 +57,9 @@ export function databaseView(db: ZkDatabase): { nodes: Map<string, NodeView>; se
   }
   const sessions = new Map([...db.sessions.values()].map((s) => [s.id, { timeoutMs: s.timeoutMs, password: s.password.toString('hex') }]));
   return { nodes, sessions };
+}
+
+/** Data as a string of one char per byte, so any bytes compare exactly. */
+function latin1Of(data: Uint8Array | null): string | null {
+  return data === null ? null : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
 }

@@ -106,7 +106,7 @@ describe('describe', () => {
     assert.equal(dataPreview(Buffer.from('a'.repeat(60))), `"${'a'.repeat(48)}"…`);
     // A two-byte character cut by the preview's end is dropped, not shown as hex.
     assert.equal(dataPreview(Buffer.from('a'.repeat(47) + 'é')), `"${'a'.repeat(47)}"…`);
-    assert.equal(dataPreview('ab\ncd'), '"ab\\ncd"');
+    assert.equal(dataPreview(Buffer.from('ab\ncd')), '"ab\\ncd"');
   });
 
   test('permissions, ACLs, session ids and times', () => {

@@ -233,7 +233,7 @@ describe('ZooKeeper snapshots', () => {
     assert.deepEqual(snapshot.sessions, [{ id: SESSION, timeoutMs: 12000 }]);
     assert.deepEqual([...snapshot.acls.keys()], [1]);
     assert.deepEqual(
-      snapshot.nodes.map((n) => [n.path, n.data, n.aclId, n.stat.cversion, n.stat.ephemeralOwner]),
+      snapshot.nodes.map((n) => [n.path, Buffer.from(n.data!).toString('latin1'), n.aclId, n.stat.cversion, n.stat.ephemeralOwner]),
       [
         ['', '', -1, 3, 0n],
         ['/e', 'eph', 1, 3, SESSION],

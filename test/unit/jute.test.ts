@@ -12,7 +12,7 @@ import {
   vector,
 } from '../../src/jute/mod.js';
 import { ACL, Stat } from '../../src/protocol/records.js';
-import { BIG_LONG, INT32, LATIN1, LONG_AS_NUMBER, USTRING, sampleOf } from './jute-arbitraries.js';
+import { BIG_LONG, INT32, LONG_AS_NUMBER, USTRING, sampleOf } from './jute-arbitraries.js';
 
 /** Fixed seed: a failure reproduces on every run. */
 const FC = { seed: 20240601, numRuns: 200 } as const;
@@ -171,8 +171,6 @@ describe('jute buffers', () => {
     assert.equal(emptyOut.toString('hex'), '00000000');
     assert.equal(new JuteReader(nullOut).readBuffer(), null);
     assert.deepEqual(new JuteReader(emptyOut).readBuffer(), Buffer.alloc(0));
-    assert.equal(new JuteReader(nullOut).readLatin1Buffer(), null);
-    assert.equal(new JuteReader(emptyOut).readLatin1Buffer(), '');
   });
 
   it('round-trip arbitrary bytes, from a Buffer or a plain Uint8Array', () => {
@@ -191,21 +189,6 @@ describe('jute buffers', () => {
     const view = new JuteReader(input).readBuffer()!;
     input[4] = 0x11;
     assert.equal(view[0], 0x11);
-  });
-
-  it('encode a latin1 string exactly as the same bytes, and read back as that string', () => {
-    fc.assert(
-      fc.property(LATIN1, (text) => {
-        const fromString = written((w) => w.writeLatin1Buffer(text));
-        assert.deepEqual(fromString, written((w) => w.writeBuffer(Buffer.from(text, 'latin1'))));
-        assert.equal(new JuteReader(fromString).readLatin1Buffer(), text);
-      }),
-      FC,
-    );
-    assert.equal(written((w) => w.writeLatin1Buffer(null)).toString('hex'), 'ffffffff');
-    // Every byte value survives, including those that are not valid UTF-8 on their own.
-    const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-    assert.deepEqual(written((w) => w.writeLatin1Buffer(allBytes.toString('latin1'))), lengthPrefixed(allBytes));
   });
 });
 
@@ -292,7 +275,6 @@ describe('JuteReader bounds', () => {
       const input = Buffer.concat([Buffer.alloc(4), Buffer.from('ab')]);
       input.writeInt32BE(length);
       assert.throws(() => new JuteReader(input).readBuffer(), JuteError, `buffer length ${length}`);
-      assert.throws(() => new JuteReader(input).readLatin1Buffer(), JuteError, `latin1 length ${length}`);
       assert.throws(() => new JuteReader(input).readString(), JuteError, `string length ${length}`);
     }
   });
@@ -337,7 +319,6 @@ type Op =
   | { kind: 'bigLong'; value: bigint }
   | { kind: 'bool'; value: boolean }
   | { kind: 'buffer'; value: Buffer | null }
-  | { kind: 'latin1'; value: string | null }
   | { kind: 'string'; value: string };
 
 const OP: fc.Arbitrary<Op> = fc.oneof(
@@ -349,7 +330,6 @@ const OP: fc.Arbitrary<Op> = fc.oneof(
     kind: fc.constant('buffer' as const),
     value: fc.option(fc.uint8Array({ maxLength: 5000 }).map((b) => Buffer.from(b))),
   }),
-  fc.record({ kind: fc.constant('latin1' as const), value: fc.option(LATIN1) }),
   fc.record({ kind: fc.constant('string' as const), value: USTRING }),
 );
 
@@ -365,8 +345,6 @@ function applyWrite(w: JuteWriter, op: Op): void {
       return w.writeBool(op.value);
     case 'buffer':
       return w.writeBuffer(op.value);
-    case 'latin1':
-      return w.writeLatin1Buffer(op.value);
     case 'string':
       return w.writeString(op.value);
   }
@@ -384,8 +362,6 @@ function readBack(r: JuteReader, op: Op): unknown {
       return r.readBool();
     case 'buffer':
       return r.readBuffer();
-    case 'latin1':
-      return r.readLatin1Buffer();
     case 'string':
       return r.readString();
   }

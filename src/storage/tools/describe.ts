@@ -41,8 +41,8 @@ function hasControlChars(text: string): boolean {
   return false;
 }
 
-function asBytes(data: Uint8Array | string): Buffer {
-  return typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+function asBytes(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** `bytes` as text if they are printable UTF-8 (a character cut at the end of a preview is dropped), else null. */
@@ -59,7 +59,7 @@ function printableText(bytes: Buffer, cut: boolean): string | null {
 }
 
 /** The first bytes of znode data: a quoted string if they are printable UTF-8, else hex; an ellipsis marks a cut. */
-export function dataPreview(data: Uint8Array | string | null): string {
+export function dataPreview(data: Uint8Array | null): string {
   if (data === null) return 'null';
   const bytes = asBytes(data);
   const cut = bytes.length > PREVIEW_BYTES;
@@ -69,12 +69,12 @@ export function dataPreview(data: Uint8Array | string | null): string {
   return text === null ? `0x${head.toString('hex')}${more}` : JSON.stringify(text) + more;
 }
 
-export function dataLength(data: Uint8Array | string | null): number {
+export function dataLength(data: Uint8Array | null): number {
   return data === null ? 0 : data.length;
 }
 
 /** `12B "hello"`: length and preview. */
-export function describeData(data: Uint8Array | string | null): string {
+export function describeData(data: Uint8Array | null): string {
   return data === null ? 'null' : `${data.length}B ${dataPreview(data)}`;
 }
 
