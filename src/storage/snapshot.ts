@@ -21,7 +21,8 @@ import { JuteError, JuteReader, JuteWriter, record, vector } from '../jute/mod.j
 import { ACL } from '../protocol/records.js';
 import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { ZkDatabase, type SessionRecord } from '../tree/database.js';
-import { arenaBytes } from '../tree/byte-arena.js';
+import { recordData, recordName } from '../tree/byte-arena.js';
+import type { SnapshotColumnSet } from '../tree/column-block.js';
 import type { ColumnCopy } from '../tree/column-copy.js';
 import type { NodeTable } from '../tree/node-table.js';
 import { NO_PARENT } from '../tree/node-table.js';
@@ -38,6 +39,7 @@ const SLICE_BYTES = 1 << 20;
 const COPY_SLICE_NODES = 64 * 1024;
 /** Trees from this size on are snapshotted on a writer thread (see writeSnapshot). */
 const WRITER_THREAD_MIN_ZNODES = 100_000;
+const EMPTY_NAME = new Uint8Array(0);
 /** Bytes of a snapshot file read at a time when loading it (more if one record needs more). */
 const LOAD_WINDOW_BYTES = 8 << 20;
 
@@ -56,7 +58,8 @@ const SnapshotAcl = record('SnapshotAcl', { ref: 'int', acl: vector(ACL) });
 /** One znode; `parent` is the position of its parent in the snapshot (−1 for the root). */
 const SnapshotNode = record('SnapshotNode', {
   parent: 'int',
-  name: 'ustring',
+  // UTF-8 (a ustring), read and written as bytes: the tree keeps names as UTF-8.
+  name: 'buffer',
   data: 'buffer',
   czxid: 'long',
   mzxid: 'long',
@@ -70,24 +73,8 @@ const SnapshotNode = record('SnapshotNode', {
   aclRef: 'int',
 });
 
-/** The node columns a snapshot is encoded from: a finished ColumnCopy, or one rebuilt in the snapshot writer thread. */
-export type SnapshotColumns = Pick<ColumnCopy, SnapshotNumberColumn | 'name'>;
-type SnapshotNumberColumn =
-  | 'used'
-  | 'nodeCount'
-  | 'czxid'
-  | 'mzxid'
-  | 'pzxid'
-  | 'ctime'
-  | 'mtime'
-  | 'version'
-  | 'cversion'
-  | 'aversion'
-  | 'aclRef'
-  | 'parent'
-  | 'owner'
-  | 'dataRef'
-  | 'dataChunks';
+/** The node columns a snapshot is encoded from: a finished ColumnCopy, or one passed to the snapshot writer thread. */
+export type SnapshotColumns = Pick<ColumnCopy, 'used' | 'nodeCount' | 'chunks' | keyof SnapshotColumnSet>;
 
 /** Everything a snapshot holds, ready to encode. */
 export interface SnapshotContent {
@@ -219,13 +206,14 @@ export async function* encodeSnapshot(content: SnapshotContent): AsyncGenerator<
 
 /**
  * Writes `capture` to `file` (through `file.tmp`, fsynced, renamed). This thread finishes the
- * column copy. A large tree is then handed to a snapshot writer thread (`snapshot-writer.ts`),
- * a slice of names and data at a time and the number columns whole (moved, not copied), which
- * encodes and writes it, as ZooKeeper snapshots on a thread of its own: encoding costs ~0.6 µs
- * per znode, and with 1M znodes that took ~0.6 s of the thread that serves requests at every
- * snapshot. A small tree is encoded here, in slices between requests: starting a thread and
- * copying the strings to it cost more than that (setData on a 1000-znode tree: 8% fewer
- * ops/s and a third higher p99 when every snapshot went to a thread).
+ * column copy. A large tree is then handed to a snapshot writer thread (`snapshot-writer.ts`):
+ * the copy's columns moved, not copied, and the names and data read where they are (shared
+ * memory, see ByteArena). It encodes and writes it, as ZooKeeper snapshots on a thread of its
+ * own: encoding costs ~0.6 µs per znode, and with 1M znodes that took ~0.6 s of the thread
+ * that serves requests at every snapshot. A small tree is encoded here, in slices between
+ * requests: starting a thread costs more than that (setData on a 1000-znode tree: 8% fewer
+ * ops/s and a third higher p99 when every snapshot went to a thread, which then also got
+ * copies of the names and data).
  */
 export async function writeSnapshot(capture: SnapshotCapture, file: string): Promise<SnapshotWriteResult> {
   const columns = await completeCopy(capture);
@@ -238,40 +226,31 @@ export async function writeSnapshot(capture: SnapshotCapture, file: string): Pro
       writer.once('error', reject);
       writer.once('exit', (code) => reject(new Error(`the snapshot writer thread exited (code ${code}) before it finished`)));
     });
-    for (let from = 0; from < columns.used; from += COPY_SLICE_NODES) {
-      const to = Math.min(columns.used, from + COPY_SLICE_NODES);
-      const strings: SnapshotStrings = { kind: 'strings', name: columns.name.slice(from, to) };
-      writer.postMessage(strings);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    const { used, nodeCount, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner, dataRef, dataChunks } =
-      columns;
-    const numbers = { used, nodeCount, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner, dataRef, dataChunks };
-    const write: SnapshotWrite = { kind: 'write', file, zxid: capture.zxid, sessions: capture.sessions, acls: capture.acls, numbers };
-    // The copy's number columns are its own: moved to the writer rather than copied. The data
-    // chunks are shared memory, which the writer reads in place.
-    const moved = [czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, aclRef, parent, owner, dataRef];
-    writer.postMessage(write, [...new Set(moved.map((c) => c.buffer as ArrayBuffer))]);
+    const { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record } = columns;
+    const numbers = { czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record };
+    const write: SnapshotWrite = {
+      file,
+      zxid: capture.zxid,
+      sessions: capture.sessions,
+      acls: capture.acls,
+      columns: { used, nodeCount, chunks, ...numbers },
+    };
+    // The copy's columns are its own (one block): moved to the writer rather than copied. The
+    // record chunks are shared memory, which the writer reads in place.
+    writer.postMessage(write, [...new Set(Object.values(numbers).map((c) => c.buffer))]);
     return await finished;
   } finally {
     await writer.terminate();
   }
 }
 
-/** What writeSnapshot sends its writer thread: the names of the next ids... */
-export interface SnapshotStrings {
-  kind: 'strings';
-  name: string[];
-}
-
-/** ...and then the rest, to write the snapshot. */
+/** What writeSnapshot sends its writer thread. */
 export interface SnapshotWrite {
-  kind: 'write';
   file: string;
   zxid: number;
   sessions: SnapshotContent['sessions'];
   acls: SnapshotContent['acls'];
-  numbers: Pick<ColumnCopy, SnapshotNumberColumn>;
+  columns: SnapshotColumns;
 }
 
 /**
@@ -324,8 +303,8 @@ function encodeNode(w: JuteWriter, c: SnapshotColumns, id: number, position: Int
   const parent = c.parent[id]!;
   SnapshotNode.encode(w, {
     parent: parent === NO_PARENT ? -1 : position[parent]!,
-    name: c.name[id]!,
-    data: arenaBytes(c.dataChunks, c.dataRef[id]!),
+    name: recordName(c.chunks, c.record[id]!),
+    data: recordData(c.chunks, c.record[id]!),
     czxid: c.czxid[id]!,
     mzxid: c.mzxid[id]!,
     ctime: c.ctime[id]!,
@@ -549,7 +528,8 @@ function decodeBody(records: RecordSource, options: DataTreeOptions): ZkDatabase
   }
   for (let i = 0; i < header.nodeCount; i++) {
     const node = records.read(SnapshotNode);
-    db.tree.restoreNode(i, node.parent, node.name, node.data, node);
+    // A name is never null as written; read as a ustring, null was the empty string.
+    db.tree.restoreNode(i, node.parent, node.name ?? EMPTY_NAME, node.data, node);
   }
   records.expectEnd();
   db.tree.finishRestore(header.zxid);

@@ -1,46 +1,46 @@
 /**
- * ByteArena: znode data kept outside the JavaScript heap, in 4 MiB shared
- * chunks, each value an immutable record named by a 32-bit ref.
+ * ByteArena: each znode's name and data, kept outside the JavaScript heap in
+ * 4 MiB shared chunks, as one immutable record named by a 32-bit ref.
  *
- * Why not strings: a million 100-byte znodes held as strings are a million
- * heap objects that every young-generation collection copies once or twice
- * and every full collection marks, and that a snapshot thread can only get
- * by copying. Here the bytes are plain memory: the garbage collector never
- * looks inside, and a snapshot writer thread reads the same chunks
- * (SharedArrayBuffers) without a copy.
+ * Why not strings and maps: a million znodes held as a name string, a data
+ * string and a map entry each are millions of heap objects that every
+ * young-generation collection copies once or twice and every full collection
+ * marks, and that a snapshot thread could only get by copying. Here they are
+ * plain memory: the garbage collector never looks inside, and a snapshot
+ * writer thread reads the same chunks (SharedArrayBuffers) without a copy.
  *
- * Records are never changed once written: a new value is a new record, and
- * the old one is released. A view handed out stays valid (a chunk that
- * empties is dropped, never reused, so a view keeps the old bytes alive),
- * which is also what lets a snapshot read records while the tree moves on.
- * A chunk whose records are more than half released is compacted: its live
- * records are copied to the current chunk and their owners told the new
- * refs. Compaction is held off while anyone needs the refs to stay put
+ * Records are never changed once written: new data is a new record (with the
+ * name copied), and the old one is released. A view handed out stays valid (a
+ * chunk that empties is dropped, never reused, so a view keeps the old bytes
+ * alive), which is also what lets a snapshot read records while the tree
+ * moves on. A chunk whose records are more than half released is compacted:
+ * its live records are copied to the current chunk and their owners told the
+ * new refs. Compaction is held off while anyone needs the refs to stay put
  * (`pin`): a snapshot copy in progress.
  *
- * Layout of a record: the owner's id (u32), the length in bytes (u32), the
- * bytes, padded to 4. A ref is the chunk number times 2^20 plus the offset
- * of the record in 4-byte units, so refs address 4096 chunks: 16 GiB.
+ * Layout of a record: the owner's id, the data's length in bytes (NULL_DATA
+ * for null), the name's length (u32 each), the name's UTF-8 bytes, the data,
+ * padded to 4. A ref is the chunk number times 2^20 plus the offset of the
+ * record in 4-byte units, so refs address 4096 chunks: 16 GiB.
  */
 
-/** The ref of null data (no record). */
-export const NULL_REF = 0;
-/** The ref of empty data (no record). Refs 0 and 1 fall in chunk 0's first record slot, which is left unused. */
-export const EMPTY_REF = 1;
+/** A ref no record has (an owner without a record). */
+export const NO_RECORD = 0xffff_ffff;
 
 const UNIT_BYTES = 4;
 const CHUNK_UNIT_BITS = 20;
 const CHUNK_UNITS = 1 << CHUNK_UNIT_BITS;
 const UNIT_MASK = CHUNK_UNITS - 1;
 const MAX_CHUNKS = 2 ** (32 - CHUNK_UNIT_BITS);
-const HEADER_UNITS = 2;
+const HEADER_UNITS = 3;
+const HEADER_BYTES = HEADER_UNITS * UNIT_BYTES;
+/** The data length field of null data. */
+const NULL_DATA = 0xffff_ffff;
 /** Records from this size on get a chunk of their own (sized to fit), so they neither waste a chunk's tail nor get copied by compaction. */
 const OWN_CHUNK_UNITS = CHUNK_UNITS / 16;
 
-const EMPTY = new Uint8Array(0);
-
 interface Chunk {
-  bytes: Uint8Array;
+  bytes: Buffer;
   words: Uint32Array;
   /** Units written so far. */
   used: number;
@@ -48,21 +48,37 @@ interface Chunk {
   live: number;
 }
 
-function unitsOf(length: number): number {
-  return HEADER_UNITS + ((length + UNIT_BYTES - 1) >>> 2);
+function unitsOf(bytes: number): number {
+  return HEADER_UNITS + ((bytes + UNIT_BYTES - 1) >>> 2);
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+}
+
+/** Bytes of a record after its header. */
+function bodyBytes(nameLength: number, dataLength: number): number {
+  return nameLength + (dataLength === NULL_DATA ? 0 : dataLength);
 }
 
 /**
- * The bytes of record `ref` in `chunks` (ByteArena.chunkViews), as a view; for readers
- * that hold the chunks but not the arena (a snapshot's copy, the writer thread).
+ * Record `ref`'s data in `chunks` (ByteArena.chunkViews), as a view; for readers that hold
+ * the chunks but not the arena (a snapshot's copy, the writer thread).
  */
-export function arenaBytes(chunks: readonly (Uint8Array | undefined)[], ref: number): Uint8Array | null {
-  if (ref === NULL_REF) return null;
-  if (ref === EMPTY_REF) return EMPTY;
+export function recordData(chunks: readonly (Uint8Array | undefined)[], ref: number): Uint8Array | null {
   const bytes = chunks[ref >>> CHUNK_UNIT_BITS]!;
-  const start = (ref & UNIT_MASK) * UNIT_BYTES;
-  const length = (bytes[start + 4]! | (bytes[start + 5]! << 8) | (bytes[start + 6]! << 16) | (bytes[start + 7]! << 24)) >>> 0;
-  return bytes.subarray(start + HEADER_UNITS * UNIT_BYTES, start + HEADER_UNITS * UNIT_BYTES + length);
+  const at = (ref & UNIT_MASK) * UNIT_BYTES;
+  const dataLength = readU32(bytes, at + 4);
+  if (dataLength === NULL_DATA) return null;
+  const start = at + HEADER_BYTES + readU32(bytes, at + 8);
+  return bytes.subarray(start, start + dataLength);
+}
+
+/** Record `ref`'s name (UTF-8) in `chunks`, as a view. */
+export function recordName(chunks: readonly (Uint8Array | undefined)[], ref: number): Uint8Array {
+  const bytes = chunks[ref >>> CHUNK_UNIT_BITS]!;
+  const at = (ref & UNIT_MASK) * UNIT_BYTES;
+  return bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + readU32(bytes, at + 8));
 }
 
 export class ByteArena {
@@ -86,11 +102,32 @@ export class ByteArena {
     this.current = this.newChunk();
   }
 
-  /** Stores a copy of `data` for `owner`; returns its ref. */
-  store(owner: number, data: Uint8Array | null): number {
-    if (data === null) return NULL_REF;
-    if (data.length === 0) return EMPTY_REF;
-    const units = unitsOf(data.length);
+  /** Stores a record of `name` (UTF-8) and a copy of `data` for `owner`; returns its ref. */
+  store(owner: number, name: Uint8Array, data: Uint8Array | null): number {
+    const ref = this.allocate(owner, name.length, data);
+    const chunk = this.chunks[ref >>> CHUNK_UNIT_BITS]!;
+    chunk.bytes.set(name, (ref & UNIT_MASK) * UNIT_BYTES + HEADER_BYTES);
+    return ref;
+  }
+
+  /** Stores a record with `ref`'s name and new `data` (ref itself stays as it is: release it). */
+  withData(owner: number, ref: number, data: Uint8Array | null): number {
+    const from = this.chunks[ref >>> CHUNK_UNIT_BITS]!;
+    const fromUnit = ref & UNIT_MASK;
+    const nameLength = from.words[fromUnit + 2]!;
+    const updated = this.allocate(owner, nameLength, data);
+    const nameStart = fromUnit * UNIT_BYTES + HEADER_BYTES;
+    // Allocating may retire `from` but never drops it: it holds `ref`, not yet released.
+    this.chunks[updated >>> CHUNK_UNIT_BITS]!.bytes.set(
+      from.bytes.subarray(nameStart, nameStart + nameLength),
+      (updated & UNIT_MASK) * UNIT_BYTES + HEADER_BYTES,
+    );
+    return updated;
+  }
+
+  /** Room for a record, with its header and data written; the caller writes the name. */
+  private allocate(owner: number, nameLength: number, data: Uint8Array | null): number {
+    const units = unitsOf(nameLength + (data === null ? 0 : data.length));
     let index = this.current;
     if (units >= OWN_CHUNK_UNITS) {
       index = this.newChunk(units);
@@ -101,8 +138,9 @@ export class ByteArena {
     const chunk = this.chunks[index]!;
     const at = chunk.used;
     chunk.words[at] = owner;
-    chunk.words[at + 1] = data.length;
-    chunk.bytes.set(data, (at + HEADER_UNITS) * UNIT_BYTES);
+    chunk.words[at + 1] = data === null ? NULL_DATA : data.length;
+    chunk.words[at + 2] = nameLength;
+    if (data !== null) chunk.bytes.set(data, at * UNIT_BYTES + HEADER_BYTES + nameLength);
     chunk.used += units;
     chunk.live += units;
     return index * CHUNK_UNITS + at;
@@ -110,32 +148,60 @@ export class ByteArena {
 
   /** Releases a record; its ref must not be used again by the owner. */
   release(ref: number): void {
-    if (ref === NULL_REF || ref === EMPTY_REF) return;
     const index = ref >>> CHUNK_UNIT_BITS;
     const chunk = this.chunks[index]!;
-    chunk.live -= unitsOf(chunk.words[(ref & UNIT_MASK) + 1]!);
+    const unit = ref & UNIT_MASK;
+    chunk.live -= unitsOf(bodyBytes(chunk.words[unit + 2]!, chunk.words[unit + 1]!));
     if (index === this.current) return;
     if (chunk.live === 0) this.drop(index);
     else if (chunk.live * 2 < chunk.used) this.sparse.add(index);
   }
 
   /** The length in bytes of `ref`'s data (0 for null). */
-  length(ref: number): number {
-    if (ref === NULL_REF || ref === EMPTY_REF) return 0;
-    return this.chunks[ref >>> CHUNK_UNIT_BITS]!.words[(ref & UNIT_MASK) + 1]!;
+  dataLength(ref: number): number {
+    const length = this.chunks[ref >>> CHUNK_UNIT_BITS]!.words[(ref & UNIT_MASK) + 1]!;
+    return length === NULL_DATA ? 0 : length;
   }
 
   /** `ref`'s data as a view (null for null data); it stays valid, whatever happens to the arena later. */
-  bytes(ref: number): Uint8Array | null {
-    if (ref === NULL_REF) return null;
-    if (ref === EMPTY_REF) return EMPTY;
+  data(ref: number): Uint8Array | null {
     const chunk = this.chunks[ref >>> CHUNK_UNIT_BITS]!;
     const unit = ref & UNIT_MASK;
-    const start = (unit + HEADER_UNITS) * UNIT_BYTES;
-    return chunk.bytes.subarray(start, start + chunk.words[unit + 1]!);
+    const length = chunk.words[unit + 1]!;
+    if (length === NULL_DATA) return null;
+    const start = unit * UNIT_BYTES + HEADER_BYTES + chunk.words[unit + 2]!;
+    return chunk.bytes.subarray(start, start + length);
   }
 
-  /** The chunks by number, for arenaBytes: shared memory a worker thread can read. */
+  /** `ref`'s name as a string. */
+  name(ref: number): string {
+    const chunk = this.chunks[ref >>> CHUNK_UNIT_BITS]!;
+    const unit = ref & UNIT_MASK;
+    const start = unit * UNIT_BYTES + HEADER_BYTES;
+    return chunk.bytes.toString('utf8', start, start + chunk.words[unit + 2]!);
+  }
+
+  /** Whether `ref`'s name is `text.slice(start, end)`, without slicing or encoding it when it is ASCII. */
+  nameEquals(ref: number, text: string, start: number, end: number): boolean {
+    const chunk = this.chunks[ref >>> CHUNK_UNIT_BITS]!;
+    const unit = ref & UNIT_MASK;
+    const length = chunk.words[unit + 2]!;
+    const at = unit * UNIT_BYTES + HEADER_BYTES;
+    const bytes = chunk.bytes;
+    if (length === end - start) {
+      let i = 0;
+      for (; i < length; i++) {
+        const c = text.charCodeAt(start + i);
+        if (c >= 0x80) break;
+        if (bytes[at + i] !== c) return false;
+      }
+      if (i === length) return true;
+    }
+    // Non-ASCII: compare the UTF-8 encoding.
+    return bytes.subarray(at, at + length).equals(Buffer.from(text.slice(start, end), 'utf8'));
+  }
+
+  /** The chunks by number, for recordData and recordName: shared memory a worker thread can read. */
   chunkViews(): (Uint8Array | undefined)[] {
     return this.chunks.map((chunk) => chunk?.bytes);
   }
@@ -163,31 +229,22 @@ export class ByteArena {
     for (const index of sparse) {
       const chunk = this.chunks[index];
       if (chunk === undefined) continue;
-      let unit = index === 0 ? HEADER_UNITS : 0;
-      while (unit < chunk.used) {
+      for (let unit = 0; unit < chunk.used; ) {
         const owner = chunk.words[unit]!;
-        const length = chunk.words[unit + 1]!;
         const ref = index * CHUNK_UNITS + unit;
-        if (this.refOf(owner) === ref) {
-          const start = (unit + HEADER_UNITS) * UNIT_BYTES;
-          this.moved(owner, this.store(owner, chunk.bytes.subarray(start, start + length)));
-        }
-        unit += unitsOf(length);
+        if (this.refOf(owner) === ref) this.moved(owner, this.withData(owner, ref, this.data(ref)));
+        unit += unitsOf(bodyBytes(chunk.words[unit + 2]!, chunk.words[unit + 1]!));
       }
       this.drop(index);
     }
   }
 
-  /**
-   * A chunk: a shared one of CHUNK_UNITS, or (`ownRecordUnits`) one sized for a single large
-   * record. Chunk 0 also keeps the slot refs 0 and 1 fall in.
-   */
+  /** A chunk: a shared one of CHUNK_UNITS, or (`ownRecordUnits`) one sized for a single large record. */
   private newChunk(ownRecordUnits?: number): number {
     const index = this.freeIndexes.pop() ?? this.chunks.length;
     if (index >= MAX_CHUNKS) throw new RangeError(`znode data is over the ${(MAX_CHUNKS * CHUNK_UNITS * UNIT_BYTES) / 2 ** 30} GiB the tree can hold`);
-    const reserved = index === 0 ? HEADER_UNITS : 0;
-    const buffer = new SharedArrayBuffer((ownRecordUnits === undefined ? CHUNK_UNITS : reserved + ownRecordUnits) * UNIT_BYTES);
-    this.chunks[index] = { bytes: new Uint8Array(buffer), words: new Uint32Array(buffer), used: reserved, live: 0 };
+    const buffer = new SharedArrayBuffer((ownRecordUnits ?? CHUNK_UNITS) * UNIT_BYTES);
+    this.chunks[index] = { bytes: Buffer.from(buffer), words: new Uint32Array(buffer), used: 0, live: 0 };
     this.allocatedBytes += buffer.byteLength;
     return index;
   }

@@ -57,3 +57,43 @@ export class ColumnBlock {
     return at;
   }
 }
+
+/** The columns a snapshot is made from: the node table's, and its snapshot copies'. */
+export interface SnapshotColumnSet {
+  czxid: Float64Array<ArrayBuffer>;
+  mzxid: Float64Array<ArrayBuffer>;
+  pzxid: Float64Array<ArrayBuffer>;
+  ctime: Float64Array<ArrayBuffer>;
+  mtime: Float64Array<ArrayBuffer>;
+  owner: BigInt64Array<ArrayBuffer>;
+  version: Int32Array<ArrayBuffer>;
+  /** Children created under this node so far (the client sees 2*cversion − numChildren). */
+  cversion: Int32Array<ArrayBuffer>;
+  aversion: Int32Array<ArrayBuffer>;
+  aclRef: Int32Array<ArrayBuffer>;
+  /** The parent's id (NO_PARENT for the root, FREE_NODE for an unused id). */
+  parent: Int32Array<ArrayBuffer>;
+  /** The node's name and data: a ByteArena ref. */
+  record: Uint32Array<ArrayBuffer>;
+}
+
+/** Bytes per entry of a SnapshotColumnSet: six columns of 8 bytes, six of 4. */
+export const SNAPSHOT_COLUMN_BYTES = 6 * 8 + 6 * 4;
+
+/** A SnapshotColumnSet in `block` (its first columns: the 8-byte ones come first). */
+export function snapshotColumnsIn(block: ColumnBlock): SnapshotColumnSet {
+  return {
+    czxid: block.float64(),
+    mzxid: block.float64(),
+    pzxid: block.float64(),
+    ctime: block.float64(),
+    mtime: block.float64(),
+    owner: block.bigInt64(),
+    version: block.int32(),
+    cversion: block.int32(),
+    aversion: block.int32(),
+    aclRef: block.int32(),
+    parent: block.int32(),
+    record: block.uint32(),
+  };
+}

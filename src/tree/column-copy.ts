@@ -9,30 +9,28 @@
  * the copy began — and no step takes long enough to stall requests, even for
  * millions of znodes.
  */
-import { arenaBytes } from './byte-arena.js';
-import { ColumnBlock } from './column-block.js';
+import { ColumnBlock, SNAPSHOT_COLUMN_BYTES, snapshotColumnsIn, type SnapshotColumnSet } from './column-block.js';
 import type { NodeTable } from './node-table.js';
 
-export class ColumnCopy {
+export class ColumnCopy implements SnapshotColumnSet {
   /** Ids below this existed when the copy began; later ones are not part of it. */
   readonly used: number;
   /** Live znodes when the copy began. */
   readonly nodeCount: number;
-  readonly czxid: Float64Array;
-  readonly mzxid: Float64Array;
-  readonly pzxid: Float64Array;
-  readonly ctime: Float64Array;
-  readonly mtime: Float64Array;
-  readonly version: Int32Array;
-  readonly cversion: Int32Array;
-  readonly aversion: Int32Array;
-  readonly aclRef: Int32Array;
-  readonly parent: Int32Array;
-  readonly owner: BigInt64Array;
-  readonly name: string[];
-  /** Data refs into `dataChunks`, the arena's chunks when the copy began (see ByteArena.pin). */
-  readonly dataRef: Uint32Array;
-  readonly dataChunks: (Uint8Array | undefined)[];
+  czxid!: Float64Array<ArrayBuffer>;
+  mzxid!: Float64Array<ArrayBuffer>;
+  pzxid!: Float64Array<ArrayBuffer>;
+  ctime!: Float64Array<ArrayBuffer>;
+  mtime!: Float64Array<ArrayBuffer>;
+  owner!: BigInt64Array<ArrayBuffer>;
+  version!: Int32Array<ArrayBuffer>;
+  cversion!: Int32Array<ArrayBuffer>;
+  aversion!: Int32Array<ArrayBuffer>;
+  aclRef!: Int32Array<ArrayBuffer>;
+  parent!: Int32Array<ArrayBuffer>;
+  /** Record refs into `chunks`, the arena's chunks when the copy began (see ByteArena.pin). */
+  record!: Uint32Array<ArrayBuffer>;
+  readonly chunks: (Uint8Array | undefined)[];
 
   /** Ids below this have been bulk-copied. */
   private copiedUpTo = 0;
@@ -42,26 +40,9 @@ export class ColumnCopy {
   constructor(private readonly table: NodeTable) {
     this.used = table.highWater;
     this.nodeCount = table.size;
-    // One block for all (see ColumnBlock): six 8-byte columns, six 4-byte ones.
-    const block = new ColumnBlock(this.used, 6 * 8 + 6 * 4);
-    this.czxid = block.float64();
-    this.mzxid = block.float64();
-    this.pzxid = block.float64();
-    this.ctime = block.float64();
-    this.mtime = block.float64();
-    this.owner = block.bigInt64();
-    this.version = block.int32();
-    this.cversion = block.int32();
-    this.aversion = block.int32();
-    this.aclRef = block.int32();
-    this.parent = block.int32();
-    this.dataRef = block.uint32();
-    this.name = new Array<string>(this.used);
-    this.dataChunks = table.arena.chunkViews();
-  }
-
-  dataOf(id: number): Uint8Array | null {
-    return arenaBytes(this.dataChunks, this.dataRef[id]!);
+    // One block for all (see ColumnBlock).
+    Object.assign(this, snapshotColumnsIn(new ColumnBlock(this.used, SNAPSHOT_COLUMN_BYTES)));
+    this.chunks = table.arena.chunkViews();
   }
 
   get done(): boolean {
@@ -106,7 +87,6 @@ export class ColumnCopy {
     this.aclRef.set(t.aclRef.subarray(start, end), start);
     this.parent.set(t.parent.subarray(start, end), start);
     this.owner.set(t.owner.subarray(start, end), start);
-    this.dataRef.set(t.dataRef.subarray(start, end), start);
-    for (let id = start; id < end; id++) this.name[id] = t.name[id]!;
+    this.record.set(t.record.subarray(start, end), start);
   }
 }

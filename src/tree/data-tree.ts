@@ -13,7 +13,7 @@ import type { ACL, Stat } from '../protocol/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { OwnerKind, PERSISTENT_OWNER, clientVisibleOwner, ownerKind } from './ephemeral-owner.js';
 import { EMPTY_HASH, contentHashOf, hashBytes, hashText, nodeDigest } from './digest.js';
-import { NodeTable } from './node-table.js';
+import { NO_PARENT, NodeTable } from './node-table.js';
 import { WatchMode, WatchTable, type Watcher } from './watches.js';
 import { LIMIT_NODE, QUOTA_PATH, QuotaIndex, STATS_NODE, StatsTrack, quotaRootOf } from './quota.js';
 
@@ -110,9 +110,8 @@ export class DataTree {
   ) {
     this.digestEnabled = options.digestEnabled ?? true;
     if (empty) return;
-    const root = this.nodes.allocate();
+    const root = this.nodes.allocate(NO_PARENT, NO_DATA, NO_DATA);
     this.nodes.aclRef[root] = this.acls.acquire(OPEN_ACL_UNSAFE);
-    this.nodes.setData(root, NO_DATA);
     this.approximateDataSize = '/'.length;
     this.nodes.contentHash[root] = contentHashOf('/', NO_DATA);
     this.addDigest(root);
@@ -133,13 +132,9 @@ export class DataTree {
   /** System nodes have an all-zero Stat, as in Apache ZooKeeper. */
   private addSystemNode(path: string, acl: readonly ACL[], aversion = 0): void {
     const parent = this.lookup(parentOf(path));
-    const node = this.nodes.allocate();
+    const node = this.nodes.allocate(parent, Buffer.from(nameOf(path), 'utf8'), NO_DATA);
     this.nodes.aclRef[node] = this.acls.acquire(acl);
     this.nodes.aversion[node] = aversion;
-    this.nodes.setData(node, NO_DATA);
-    this.nodes.parent[node] = parent;
-    this.nodes.name[node] = nameOf(path);
-    this.childMap(parent).set(nameOf(path), node);
     this.approximateDataSize += path.length;
     this.nodes.contentHash[node] = contentHashOf(path, NO_DATA);
     this.addDigest(node);
@@ -167,35 +162,22 @@ export class DataTree {
     return node;
   }
 
-  /** Finds `path` segment by segment from the root. */
+  /** Finds `path` segment by segment from the root (without slicing it). */
   private walk(path: string): number {
     if (path.charCodeAt(0) !== 0x2f) return -1;
-    const children = this.nodes.children;
     let node = ROOT_NODE;
     let start = 1;
     for (;;) {
       const slash = path.indexOf('/', start);
-      const kids = children[node];
-      if (kids === undefined) return -1;
-      const next = kids.get(slash === -1 ? path.slice(start) : path.slice(start, slash));
-      if (next === undefined) return -1;
-      if (slash === -1) return next;
-      node = next;
+      const end = slash === -1 ? path.length : slash;
+      node = this.nodes.childOf(node, path, start, end);
+      if (node === -1 || slash === -1) return node;
       start = slash + 1;
     }
   }
 
-  private childMap(node: number): Map<string, number> {
-    let kids = this.nodes.children[node];
-    if (kids === undefined) {
-      kids = new Map();
-      this.nodes.children[node] = kids;
-    }
-    return kids;
-  }
-
   numChildren(node: number): number {
-    return this.nodes.children[node]?.size ?? 0;
+    return this.nodes.numChildren(node);
   }
 
   statOf(node: number): Stat {
@@ -238,13 +220,13 @@ export class DataTree {
   pathOf(node: number): string {
     if (node === ROOT_NODE) return '/';
     let path = '';
-    for (let id = node; id !== ROOT_NODE; id = this.nodes.parent[id]!) path = `/${this.nodes.name[id]}${path}`;
+    for (let id = node; id !== ROOT_NODE; id = this.nodes.parent[id]!) path = `/${this.nodes.nameOf(id)}${path}`;
     return path;
   }
 
+  /** The names of a node's children, oldest first. */
   childrenOf(node: number): string[] {
-    const kids = this.nodes.children[node];
-    return kids === undefined ? [] : [...kids.keys()];
+    return this.nodes.childIds(node).map((child) => this.nodes.nameOf(child));
   }
 
   /** Number of descendants of `path` (getAllChildrenNumber). */
@@ -252,10 +234,9 @@ export class DataTree {
     let count = 0;
     const stack = [node];
     while (stack.length > 0) {
-      const kids = this.nodes.children[stack.pop()!];
-      if (kids === undefined) continue;
-      count += kids.size;
-      for (const child of kids.values()) stack.push(child);
+      const id = stack.pop()!;
+      count += this.nodes.numChildren(id);
+      if (this.nodes.numChildren(id) > 0) stack.push(...this.nodes.childIds(id));
     }
     return count;
   }
@@ -278,10 +259,9 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.lookup(parentPath);
     if (parent === -1) throw new KeeperError(ErrorCode.NoNode, parentPath);
-    const name = nameOf(path);
-    const siblings = this.childMap(parent);
-    if (siblings.has(name)) throw new KeeperError(ErrorCode.NodeExists, path);
+    const nameStart = path.lastIndexOf('/') + 1;
     const n = this.nodes;
+    if (n.childOf(parent, path, nameStart, path.length) !== -1) throw new KeeperError(ErrorCode.NodeExists, path);
     const newCVersion = parentCVersion === -1 ? n.cversion[parent]! + 1 : parentCVersion;
     // Replaying a txn log over a fuzzy snapshot can meet a parent that is
     // already ahead; never move its cversion and pzxid backwards.
@@ -292,7 +272,7 @@ export class DataTree {
       n.pzxid[parent] = zxid;
       this.addDigest(parent);
     }
-    const node = n.allocate();
+    const node = n.allocate(parent, nameBytes(path, nameStart), data);
     n.czxid[node] = zxid;
     n.mzxid[node] = zxid;
     n.pzxid[node] = zxid;
@@ -300,15 +280,11 @@ export class DataTree {
     n.mtime[node] = time;
     n.owner[node] = owner;
     n.aclRef[node] = this.acls.acquire(acl);
-    n.setData(node, data);
-    n.parent[node] = parent;
-    n.name[node] = name;
-    siblings.set(name, node);
     n.contentHash[node] = contentHashOf(path, data);
     this.addDigest(node);
     this.approximateDataSize += path.length + (data?.length ?? 0);
     this.indexOwner(path, owner, true);
-    this.quotaNodeCreated(parentPath, name);
+    if (parentPath.startsWith(QUOTA_PATH)) this.quotaNodeCreated(parentPath, path.slice(nameStart));
     this.updateQuotaUsage(path, data?.length ?? 0, 1);
     this.dataWatches.trigger(path, EventType.NodeCreated, zxid, this.aclOf(node));
     this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, zxid, this.aclOf(parent));
@@ -319,9 +295,8 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.lookup(parentPath);
     if (parent === -1) throw new KeeperError(ErrorCode.NoNode, parentPath);
-    const siblings = this.nodes.children[parent];
-    const name = nameOf(path);
-    const node = siblings?.get(name);
+    const nameStart = path.lastIndexOf('/') + 1;
+    const node = this.nodes.childOf(parent, path, nameStart, path.length);
     // A replayed delete may find the child already gone; pzxid still moves.
     if (zxid > this.nodes.pzxid[parent]!) {
       this.removeDigest(parent);
@@ -329,11 +304,9 @@ export class DataTree {
       this.nodes.pzxid[parent] = zxid;
       this.addDigest(parent);
     }
-    if (node === undefined) throw new KeeperError(ErrorCode.NoNode, path);
-    if (this.nodes.children[node]?.size) throw new KeeperError(ErrorCode.NotEmpty, path);
-    siblings!.delete(name);
+    if (node === -1) throw new KeeperError(ErrorCode.NoNode, path);
+    if (this.nodes.numChildren(node) > 0) throw new KeeperError(ErrorCode.NotEmpty, path);
     this.lookupCache.delete(path);
-    if (siblings!.size === 0) this.nodes.children[parent] = undefined;
     const owner = this.nodes.owner[node]!;
     const acl = this.aclOf(node);
     const dataLength = this.nodes.dataLength(node);
@@ -342,7 +315,7 @@ export class DataTree {
     this.acls.release(this.nodes.aclRef[node]!);
     this.nodes.release(node);
     this.indexOwner(path, owner, false);
-    if (name === LIMIT_NODE && parentPath.startsWith(QUOTA_PATH)) this.quotas.delete(quotaRootOf(parentPath));
+    if (path.endsWith(`/${LIMIT_NODE}`) && parentPath.startsWith(QUOTA_PATH)) this.quotas.delete(quotaRootOf(parentPath));
     this.updateQuotaUsage(path, -dataLength, -1);
     const fired = this.dataWatches.trigger(path, EventType.NodeDeleted, zxid, acl);
     this.childWatches.trigger(path, EventType.NodeDeleted, zxid, acl, fired);
@@ -411,7 +384,6 @@ export class DataTree {
 
   /** A limits node makes a quota root; a stats node starts with the subtree's current usage. */
   private quotaNodeCreated(parentPath: string, name: string): void {
-    if (!parentPath.startsWith(QUOTA_PATH)) return;
     const root = quotaRootOf(parentPath);
     if (name === LIMIT_NODE) this.quotas.add(root);
     if (name === STATS_NODE) this.recountQuota(root);
@@ -429,7 +401,7 @@ export class DataTree {
       const node = stack.pop()!;
       count++;
       bytes += this.nodes.dataLength(node);
-      for (const child of this.nodes.children[node]?.values() ?? []) stack.push(child);
+      stack.push(...this.nodes.childIds(node));
     }
     const track = new StatsTrack();
     track.set('count', count);
@@ -509,14 +481,14 @@ export class DataTree {
    * Adds the snapshot's node number `id` (nodes arrive parents first, so ids
    * are allocated in order). `parent` is −1 for the root.
    */
-  restoreNode(id: number, parent: number, name: string, data: NodeData, stat: RestoredStat): void {
+  restoreNode(id: number, parent: number, name: Uint8Array, data: NodeData, stat: RestoredStat): void {
     if (this.restoring === null) throw new Error('restoreNode outside a restore');
     const { pathLengths, pathHashes } = this.restoring;
     const n = this.nodes;
-    const node = n.allocate();
-    if (node !== id || (id === ROOT_NODE) !== (parent === -1) || parent >= id) {
-      throw new KeeperError(ErrorCode.DataInconsistency, name, `snapshot node ${id} has parent ${parent}`);
+    if (id !== n.highWater || (id === ROOT_NODE) !== (parent === -1) || parent >= id) {
+      throw new KeeperError(ErrorCode.DataInconsistency, utf8(name), `snapshot node ${id} has parent ${parent}`);
     }
+    const node = n.allocate(parent === -1 ? NO_PARENT : parent, name, data);
     n.czxid[node] = stat.czxid;
     n.mzxid[node] = stat.mzxid;
     n.pzxid[node] = stat.pzxid;
@@ -528,24 +500,23 @@ export class DataTree {
     n.owner[node] = stat.owner;
     n.aclRef[node] = stat.aclRef;
     this.acls.addUse(stat.aclRef);
-    n.setData(node, data);
     if (parent === -1) {
       pathLengths[node] = 1;
       // The root's children extend the empty prefix: "/" + name.
       pathHashes[node] = EMPTY_HASH;
       n.contentHash[node] = contentHashOf('/', data);
     } else {
-      n.parent[node] = parent;
-      n.name[node] = name;
-      this.childMap(parent).set(name, node);
-      pathLengths[node] = (parent === ROOT_NODE ? 0 : pathLengths[parent]!) + 1 + name.length;
-      pathHashes[node] = hashText(hashText(pathHashes[parent]!, '/'), name);
+      // Paths are hashed and measured as strings; an ASCII name's bytes are its characters.
+      const text = isAscii(name) ? null : utf8(name);
+      const slashHash = hashText(pathHashes[parent]!, '/');
+      pathLengths[node] = (parent === ROOT_NODE ? 0 : pathLengths[parent]!) + 1 + (text === null ? name.length : text.length);
+      pathHashes[node] = text === null ? hashBytes(slashHash, name) : hashText(slashHash, text);
       n.contentHash[node] = data === null ? pathHashes[node]! : hashBytes(pathHashes[node]!, data);
     }
     this.addDigest(node);
     this.approximateDataSize += pathLengths[node]! + (data?.length ?? 0);
     if (stat.owner !== PERSISTENT_OWNER) this.indexOwner(this.pathOf(node), stat.owner, true);
-    if (name === LIMIT_NODE) {
+    if (name.length === LIMIT_NODE.length && utf8(name) === LIMIT_NODE) {
       const parentPath = this.pathOf(parent);
       if (parentPath.startsWith(QUOTA_PATH)) this.quotas.add(quotaRootOf(parentPath));
     }
@@ -584,5 +555,32 @@ export class DataTree {
 
 /** Znode data as UTF-8 text (quota nodes hold text). */
 export function textOf(data: NodeData): string | null {
-  return data === null ? null : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  return data === null ? null : utf8(data);
+}
+
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
+}
+
+/** Names up to this long are encoded in a buffer kept for the purpose. */
+const NAME_SCRATCH = Buffer.allocUnsafe(256);
+
+/** The UTF-8 bytes of `path` from `start` on (a name), to be copied before the next call. */
+function nameBytes(path: string, start: number): Uint8Array {
+  const length = path.length - start;
+  if (length <= NAME_SCRATCH.length) {
+    let i = 0;
+    for (; i < length; i++) {
+      const c = path.charCodeAt(start + i);
+      if (c >= 0x80) break;
+      NAME_SCRATCH[i] = c;
+    }
+    if (i === length) return NAME_SCRATCH.subarray(0, length);
+  }
+  return Buffer.from(path.slice(start), 'utf8');
 }

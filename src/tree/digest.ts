@@ -72,7 +72,10 @@ export function treeDigest(tree: DataTree): number {
   while (stack.length > 0) {
     const [node, path] = stack.pop()!;
     sum = (sum + nodeDigest(tree.nodes, node, contentHashOf(path, tree.nodes.dataOf(node)))) >>> 0;
-    for (const [name, child] of tree.nodes.children[node] ?? []) stack.push([child, path === '/' ? `/${name}` : `${path}/${name}`]);
+    for (const child of tree.nodes.childIds(node)) {
+      const name = tree.nodes.nameOf(child);
+      stack.push([child, path === '/' ? `/${name}` : `${path}/${name}`]);
+    }
   }
   return sum;
 }

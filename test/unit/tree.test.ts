@@ -320,7 +320,7 @@ describe('data tree', () => {
     h.run({ type: OpCode.create, req: { path: '/null', data: null, acl: [...OPEN_ACL_UNSAFE], flags: 0 } });
     h.run({ type: OpCode.create, req: { path: '/empty', data: Buffer.alloc(0), acl: [...OPEN_ACL_UNSAFE], flags: 0 } });
     assert.equal(h.db.tree.dataOf(h.db.tree.lookup('/null')), null);
-    assert.deepEqual(h.db.tree.dataOf(h.db.tree.lookup('/empty')), new Uint8Array(0));
+    assert.equal(h.db.tree.dataOf(h.db.tree.lookup('/empty'))?.length, 0);
     const size = h.db.tree.approximateDataSize;
     h.run({ type: OpCode.setData, req: { path: '/null', data: Buffer.from([0, 255, 128]), version: -1 } });
     assert.equal(h.db.tree.approximateDataSize, size + 3);

@@ -120,7 +120,7 @@ function databaseFromSnapshot(snapshot: ZkSnapshot): ZkDatabase {
       const parent = slash === -1 ? -1 : ids.get(node.path.slice(0, slash));
       if (parent === undefined) throw new ZkFormatError(snapshot.file, 0, `znode ${node.path} comes before its parent`);
       const s = node.stat;
-      tree.restoreNode(id, parent, node.path.slice(slash + 1), node.data, {
+      tree.restoreNode(id, parent, Buffer.from(node.path.slice(slash + 1), 'utf8'), node.data, {
         czxid: s.czxid,
         mzxid: s.mzxid,
         pzxid: s.pzxid,
