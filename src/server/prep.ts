@@ -313,17 +313,18 @@ export class RequestPreparer {
         : mode.ephemeral
           ? ctx.sessionId
           : PERSISTENT_OWNER;
-    this.record(parentPath, { ...parent, childCount: parent.childCount + 1, cversion: parentCVersion }, zxid);
+    const { version, aversion, childCount } = parent;
+    this.record(parentPath, { version, cversion: parentCVersion, aversion, owner: parent.owner, childCount: childCount + 1, acl: parent.acl }, zxid);
     this.record(path, { version: 0, cversion: 0, aversion: 0, owner, childCount: 0, acl }, zxid);
-    const fields = { path, data: req.data, acl, parentCVersion };
+    const data = req.data;
     switch (type) {
       case OpCode.createContainer:
-        return { type, createContainer: fields };
+        return { type, createContainer: { path, data, acl, parentCVersion } };
       case OpCode.createTTL:
-        return { type, createTTL: { ...fields, ttl } };
+        return { type, createTTL: { path, data, acl, parentCVersion, ttl } };
       default:
         // A plain create with the container flag makes a persistent node, as in ZooKeeper.
-        return { type, create: { ...fields, ephemeral: mode.ephemeral } };
+        return { type, create: { path, data, acl, ephemeral: mode.ephemeral, parentCVersion } };
     }
   }
 
@@ -478,31 +479,29 @@ export class RequestPreparer {
 }
 
 interface ModeFlags {
-  ephemeral: boolean;
-  sequential: boolean;
-  container: boolean;
-  ttl: boolean;
+  readonly ephemeral: boolean;
+  readonly sequential: boolean;
+  readonly container: boolean;
+  readonly ttl: boolean;
 }
 
+const mode = (ephemeral: boolean, sequential: boolean, container: boolean, ttl: boolean): ModeFlags => ({ ephemeral, sequential, container, ttl });
+
+/** What each valid create flags value means (built once: prep asks for every create). */
+const CREATE_MODES = new Map<number, ModeFlags>([
+  [CreateMode.PERSISTENT, mode(false, false, false, false)],
+  [CreateMode.EPHEMERAL, mode(true, false, false, false)],
+  [CreateMode.PERSISTENT_SEQUENTIAL, mode(false, true, false, false)],
+  [CreateMode.EPHEMERAL_SEQUENTIAL, mode(true, true, false, false)],
+  [CreateMode.CONTAINER, mode(false, false, true, false)],
+  [CreateMode.PERSISTENT_WITH_TTL, mode(false, false, false, true)],
+  [CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL, mode(false, true, false, true)],
+]);
+
 function createModeOf(flags: number): ModeFlags {
-  switch (flags) {
-    case CreateMode.PERSISTENT:
-      return { ephemeral: false, sequential: false, container: false, ttl: false };
-    case CreateMode.EPHEMERAL:
-      return { ephemeral: true, sequential: false, container: false, ttl: false };
-    case CreateMode.PERSISTENT_SEQUENTIAL:
-      return { ephemeral: false, sequential: true, container: false, ttl: false };
-    case CreateMode.EPHEMERAL_SEQUENTIAL:
-      return { ephemeral: true, sequential: true, container: false, ttl: false };
-    case CreateMode.CONTAINER:
-      return { ephemeral: false, sequential: false, container: true, ttl: false };
-    case CreateMode.PERSISTENT_WITH_TTL:
-      return { ephemeral: false, sequential: false, container: false, ttl: true };
-    case CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL:
-      return { ephemeral: false, sequential: true, container: false, ttl: true };
-    default:
-      throw new KeeperError(ErrorCode.BadArguments, undefined, `invalid create flags ${flags}`);
-  }
+  const flagsMode = CREATE_MODES.get(flags);
+  if (flagsMode === undefined) throw new KeeperError(ErrorCode.BadArguments, undefined, `invalid create flags ${flags}`);
+  return flagsMode;
 }
 
 /** The sequential suffix: the parent's create count as Java's %010d formats a signed int. */

@@ -356,25 +356,15 @@ export class RequestProcessor implements ConnectionHost {
   }
 
   private makeEntry(conn: ClientConnection, xid: number, type: number, reader: JuteReader, body: Buffer, now: number): Outstanding {
-    const entry: Outstanding = {
-      xid,
-      type,
-      kind: 'local',
-      request: null,
-      receivedAt: now,
-      ready: true,
-      result: null,
-      errorCode: ErrorCode.Ok,
-    };
     if (!isKnownClientOpcode(type)) {
       this.deps.logger.debug(`unknown opcode ${type} from session 0x${conn.sessionId.toString(16)}`);
-      return { ...entry, errorCode: ErrorCode.Unimplemented };
+      return outstanding(xid, type, now, 'local', null, true, ErrorCode.Unimplemented, null);
     }
-    if (this.readOnlyMode && REFUSED_WHEN_READ_ONLY.has(type)) return { ...entry, errorCode: ErrorCode.NotReadOnly };
+    if (this.readOnlyMode && REFUSED_WHEN_READ_ONLY.has(type)) return outstanding(xid, type, now, 'local', null, true, ErrorCode.NotReadOnly, null);
     if (this.readOnlyMode && type === OpCode.closeSession) {
       // Every session of a read-only server is its own: closing one takes no transaction.
       this.readOnlySessions.remove(conn.sessionId);
-      return { ...entry, kind: 'write', result: CLOSED_SESSION };
+      return outstanding(xid, type, now, 'write', null, true, ErrorCode.Ok, CLOSED_SESSION);
     }
     let request: Request;
     try {
@@ -382,20 +372,21 @@ export class RequestProcessor implements ConnectionHost {
     } catch (e) {
       if (!(e instanceof JuteError)) throw e;
       this.deps.logger.info(`malformed ${opName(type)} request from session 0x${conn.sessionId.toString(16)}: ${e.message}`);
-      if (!TXN_EVEN_IF_MALFORMED.has(type)) return { ...entry, errorCode: ErrorCode.MarshallingError };
+      if (!TXN_EVEN_IF_MALFORMED.has(type)) return outstanding(xid, type, now, 'local', null, true, ErrorCode.MarshallingError, null);
       // ZooKeeper assigns these a zxid before decoding the body, so a malformed one is still
       // logged, as an error txn; zxids stay in step with it.
       const ctx: RequestContext = { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds };
       this.deps.replication.write(ctx, type, null, body);
-      return { ...entry, kind: 'write', ready: false };
+      return outstanding(xid, type, now, 'write', null, false, ErrorCode.Ok, null);
     }
     if (isWriteRequest(request)) {
+      const write = outstanding(xid, type, now, 'write', request, false, ErrorCode.Ok, null);
       const ctx: RequestContext = { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds };
       this.deps.replication.write(ctx, type, request, body);
-      return { ...entry, kind: 'write', request, ready: false };
+      return write;
     }
     if (request.type === OpCode.sync) {
-      const sync: Outstanding = { ...entry, kind: 'sync', request, ready: false };
+      const sync = outstanding(xid, type, now, 'sync', request, false, ErrorCode.Ok, null);
       this.deps.replication.sync((ok) => {
         // The leader is gone; this server stops serving and closes the connection anyway.
         if (!ok) sync.errorCode = ErrorCode.ConnectionLoss;
@@ -404,7 +395,7 @@ export class RequestProcessor implements ConnectionHost {
       });
       return sync;
     }
-    return { ...entry, request };
+    return outstanding(xid, type, now, 'local', request, true, ErrorCode.Ok, null);
   }
 
   /** Answers every request at the head of the queue that is ready, in order. */
@@ -964,4 +955,18 @@ function initialSessionId(serverId: number, nowMs: number): bigint {
 
 function hex(n: number): string {
   return n.toString(16);
+}
+
+/** A request's queue entry, built once with its final fields (one object, one shape). */
+function outstanding(
+  xid: number,
+  type: number,
+  receivedAt: number,
+  kind: Outstanding['kind'],
+  request: Request | null,
+  ready: boolean,
+  errorCode: number,
+  result: TxnResult | null,
+): Outstanding {
+  return { xid, type, kind, request, receivedAt, ready, result, errorCode };
 }

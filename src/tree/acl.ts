@@ -147,10 +147,12 @@ function isAuthenticatedId(id: Id, providerSchemes: ProviderSchemes): boolean {
  * Returns null when the list is invalid (the request fails with InvalidACL).
  */
 export function fixupAcl(
-  acls: readonly ACL[],
+  acls: ACL[],
   authIds: readonly Id[],
   providerSchemes: ProviderSchemes = NO_PROVIDER_SCHEMES,
 ): ACL[] | null {
+  // Nearly every create names one world:anyone entry, valid as it is.
+  if (acls.length === 1 && acls[0]!.id.scheme === 'world' && acls[0]!.id.id === 'anyone') return acls;
   const unique = removeDuplicateAcls(acls);
   if (unique.length === 0) return null;
   const fixed: ACL[] = [];
@@ -170,6 +172,13 @@ export function fixupAcl(
 
 function aclEquals(a: ACL, b: ACL): boolean {
   return a.perms === b.perms && a.id.scheme === b.id.scheme && a.id.id === b.id.id;
+}
+
+/** The same entries in the same order (what aclKey tells apart). */
+function sameAcl(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!aclEquals(a[i]!, b[i]!)) return false;
+  return true;
 }
 
 export function removeDuplicateAcls(acls: readonly ACL[]): ACL[] {
@@ -250,9 +259,17 @@ export class AclCache {
   private readonly refCounts: number[] = [];
   private readonly byKey = new Map<string, number>();
   private readonly freeRefs: number[] = [];
+  /** The reference acquire returned last (its list may since have been dropped). */
+  private lastRef = 0;
 
   /** Returns the reference for `acl`, adding one use. */
   acquire(acl: readonly ACL[]): number {
+    // Most creates name the same list as the one before: no key to build then.
+    const last = this.lists[this.lastRef];
+    if (last !== undefined && sameAcl(last, acl)) {
+      this.refCounts[this.lastRef]!++;
+      return this.lastRef;
+    }
     const key = aclKey(acl);
     let ref = this.byKey.get(key);
     if (ref === undefined) {
@@ -262,6 +279,7 @@ export class AclCache {
       this.byKey.set(key, ref);
     }
     this.refCounts[ref]!++;
+    this.lastRef = ref;
     return ref;
   }
 
