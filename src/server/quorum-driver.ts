@@ -153,6 +153,8 @@ export class QuorumDriver implements Replication {
         }
         if (this.traceEnabled && event.type !== 'tick') this.options.logger.trace(`quorum ← ${describeEvent(event)}`);
         this.peer.step(event);
+        // Awaited even when nothing is pending: a microtask turn per event lets the replies it
+        // produced be flushed (connections flush in a microtask) before the next is handled.
         await this.runEffects();
       }
     } finally {
@@ -160,10 +162,26 @@ export class QuorumDriver implements Replication {
     }
   }
 
-  private async runEffects(): Promise<void> {
-    for (const effect of this.peer.takeEffects()) {
-      const pending = this.execute(effect);
-      if (pending !== undefined) await pending;
+  /**
+   * Carries out the last step's effects in order. Nearly all take no I/O and finish here; when
+   * one must be awaited (a TRUNC, installing a snapshot), the rest follow it, and the returned
+   * promise settles when all are done. (An async function here cost a promise per event.)
+   */
+  private runEffects(): Promise<void> | undefined {
+    const effects = this.peer.takeEffects();
+    for (let i = 0; i < effects.length; i++) {
+      const pending = this.execute(effects[i]!);
+      if (pending !== undefined) return this.finishEffects(pending, effects.slice(i + 1));
+    }
+    this.afterEffects();
+    return undefined;
+  }
+
+  private async finishEffects(pending: Promise<void>, rest: PeerEffect[]): Promise<void> {
+    await pending;
+    for (const effect of rest) {
+      const next = this.execute(effect);
+      if (next !== undefined) await next;
     }
     this.afterEffects();
   }
