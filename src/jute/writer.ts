@@ -13,10 +13,13 @@ const COPY_OUT_BELOW = 4096;
 
 export class JuteWriter {
   private buf: Buffer;
+  /** A view of buf's memory, for writing bigints. */
+  private dataView: DataView;
   private pos = 0;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
     this.buf = Buffer.allocUnsafe(initialCapacity);
+    this.dataView = new DataView(this.buf.buffer);
   }
 
   get length(): number {
@@ -53,7 +56,9 @@ export class JuteWriter {
   /** A jute long from a bigint: session ids and ephemeral owners use all 64 bits. */
   writeBigLong(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64BE(v, this.pos);
+    // DataView's setter, unlike Buffer's (which masks and shifts bigints), allocates nothing.
+    if (this.dataView.buffer !== this.buf.buffer) this.dataView = new DataView(this.buf.buffer);
+    this.dataView.setBigInt64(this.buf.byteOffset + this.pos, v);
     this.pos += 8;
   }
 
