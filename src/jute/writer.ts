@@ -98,6 +98,28 @@ export class JuteWriter {
     this.pos += v.length;
   }
 
+  /**
+   * Moves past `n` bytes, made room for, that the caller writes itself through `rawBytes` and
+   * `rawView` from the returned offset: one bounds check for a whole record (snapshot znodes).
+   */
+  reserve(n: number): number {
+    this.ensure(n);
+    if (this.dataView.buffer !== this.buf.buffer) this.dataView = new DataView(this.buf.buffer);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** The buffer `reserve` offsets are into; valid until the next write. */
+  get rawBytes(): Buffer {
+    return this.buf;
+  }
+
+  /** A DataView of rawBytes' memory: offset `rawBytes.byteOffset + at` for reserved offset `at`. */
+  get rawView(): DataView {
+    return this.dataView;
+  }
+
   /** Reserves a 4-byte length prefix; `endFrame` patches it. */
   beginFrame(): number {
     this.ensure(4);

@@ -21,7 +21,7 @@ import { JuteError, JuteReader, JuteWriter, record, vector } from '../jute/mod.j
 import { ACL } from '../protocol/records.js';
 import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { ZkDatabase, type SessionRecord } from '../tree/database.js';
-import { recordData, recordName } from '../tree/byte-arena.js';
+import { locateRecord, type RecordLocation } from '../tree/byte-arena.js';
 import type { SnapshotColumnSet } from '../tree/column-block.js';
 import type { ColumnCopy } from '../tree/column-copy.js';
 import type { NodeTable } from '../tree/node-table.js';
@@ -55,7 +55,7 @@ const SnapshotHeader = record('SnapshotHeader', {
 const SnapshotSession = record('SnapshotSession', { id: 'bigLong', timeoutMs: 'int', password: 'buffer' });
 const SnapshotAcl = record('SnapshotAcl', { ref: 'int', acl: vector(ACL) });
 
-/** One znode; `parent` is the position of its parent in the snapshot (−1 for the root). */
+/** One znode; `parent` is the position of its parent in the snapshot (−1 for the root). Written by NodeEncoder. */
 const SnapshotNode = record('SnapshotNode', {
   parent: 'int',
   // UTF-8 (a ustring), read and written as bytes: the tree keeps names as UTF-8.
@@ -186,13 +186,14 @@ export async function* encodeSnapshot(content: SnapshotContent): AsyncGenerator<
   const { childStart, children } = await childIndexOf(columns.parent);
   const position = new Int32Array(columns.used);
   const stack = new Int32Array(columns.nodeCount);
+  const nodes = new NodeEncoder(columns, position);
   let top = 0;
   let count = 0;
   stack[top++] = 0;
   while (top > 0) {
     const id = stack[--top]!;
     position[id] = count++;
-    encodeNode(w, columns, id, position);
+    nodes.encode(w, id);
     for (let c = childStart[id + 1]! - 1; c >= childStart[id]!; c--) stack[top++] = children[c]!;
     if (w.length >= SLICE_BYTES) yield take();
   }
@@ -299,23 +300,79 @@ export function storeSnapshot(bytes: Uint8Array, file: string): void {
   fsyncDir(dirname(file));
 }
 
-function encodeNode(w: JuteWriter, c: SnapshotColumns, id: number, position: Int32Array): void {
-  const parent = c.parent[id]!;
-  SnapshotNode.encode(w, {
-    parent: parent === NO_PARENT ? -1 : position[parent]!,
-    name: recordName(c.chunks, c.record[id]!),
-    data: recordData(c.chunks, c.record[id]!),
-    czxid: c.czxid[id]!,
-    mzxid: c.mzxid[id]!,
-    ctime: c.ctime[id]!,
-    mtime: c.mtime[id]!,
-    version: c.version[id]!,
-    cversion: c.cversion[id]!,
-    aversion: c.aversion[id]!,
-    owner: c.owner[id]!,
-    pzxid: c.pzxid[id]!,
-    aclRef: c.aclRef[id]!,
-  });
+/**
+ * Writes znodes as SnapshotNode records straight from the columns: one bounds check per
+ * node, fields through a DataView, and no record object, no views of names and data, no
+ * bigint per owner. This runs a million times per snapshot of a million znodes, on a core
+ * that the server's requests share.
+ */
+class NodeEncoder {
+  private readonly location: RecordLocation = { chunk: new Uint8Array(0), nameStart: 0, nameLength: 0, dataStart: 0, dataLength: 0 };
+  /** The owner column as 32-bit halves. */
+  private readonly owner32: Int32Array;
+
+  constructor(
+    private readonly c: SnapshotColumns,
+    private readonly position: Int32Array,
+  ) {
+    this.owner32 = new Int32Array(c.owner.buffer, c.owner.byteOffset, c.owner.length * 2);
+  }
+
+  /** The fields in SnapshotNode's order, which decoding reads them in. */
+  encode(w: JuteWriter, id: number): void {
+    const { c, location: loc } = this;
+    locateRecord(c.chunks, c.record[id]!, loc);
+    const dataBytes = loc.dataLength > 0 ? loc.dataLength : 0;
+    const at = w.reserve(NODE_FIXED_BYTES + loc.nameLength + dataBytes);
+    const bytes = w.rawBytes;
+    const view = w.rawView;
+    let o = bytes.byteOffset + at;
+    const parent = c.parent[id]!;
+    view.setInt32(o, parent === NO_PARENT ? -1 : this.position[parent]!);
+    view.setInt32(o + 4, loc.nameLength);
+    o += 8;
+    copyBytes(loc.chunk, loc.nameStart, loc.nameLength, bytes, o - bytes.byteOffset);
+    o += loc.nameLength;
+    view.setInt32(o, loc.dataLength);
+    o += 4;
+    copyBytes(loc.chunk, loc.dataStart, dataBytes, bytes, o - bytes.byteOffset);
+    o += dataBytes;
+    o = setLong(view, o, c.czxid[id]!);
+    o = setLong(view, o, c.mzxid[id]!);
+    o = setLong(view, o, c.ctime[id]!);
+    o = setLong(view, o, c.mtime[id]!);
+    view.setInt32(o, c.version[id]!);
+    view.setInt32(o + 4, c.cversion[id]!);
+    view.setInt32(o + 8, c.aversion[id]!);
+    // A jute long is its high then its low 32 bits, big-endian.
+    view.setInt32(o + 12, this.owner32[2 * id + OWNER_HIGH]!);
+    view.setInt32(o + 16, this.owner32[2 * id + 1 - OWNER_HIGH]!);
+    o = setLong(view, o + 20, c.pzxid[id]!);
+    view.setInt32(o, c.aclRef[id]!);
+  }
+}
+
+/** SnapshotNode's bytes besides the name and data: seven ints (parent, two lengths, three versions, aclRef) and six longs. */
+const NODE_FIXED_BYTES = 7 * 4 + 6 * 8;
+
+/** Which 32-bit half of a BigInt64Array entry holds the high bits on this machine. */
+const OWNER_HIGH = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+/** A jute long from a JS number (exact below 2^53) at `o`; returns the offset after it. */
+function setLong(view: DataView, o: number, v: number): number {
+  const high = Math.floor(v / 0x1_0000_0000);
+  view.setInt32(o, high);
+  view.setUint32(o + 4, v - high * 0x1_0000_0000);
+  return o + 8;
+}
+
+/** Copies `length` bytes; short ones byte by byte, which beats making a view to copy from. */
+function copyBytes(from: Uint8Array, start: number, length: number, to: Uint8Array, at: number): void {
+  if (length <= 128) {
+    for (let i = 0; i < length; i++) to[at + i] = from[start + i]!;
+  } else {
+    to.set(from.subarray(start, start + length), at);
+  }
 }
 
 export interface SnapshotSummary {

@@ -61,24 +61,29 @@ function bodyBytes(nameLength: number, dataLength: number): number {
   return nameLength + (dataLength === NULL_DATA ? 0 : dataLength);
 }
 
+/** Where a record's name and data lie in its chunk (filled in by locateRecord, to be reused). */
+export interface RecordLocation {
+  chunk: Uint8Array;
+  nameStart: number;
+  nameLength: number;
+  dataStart: number;
+  /** −1 for null data. */
+  dataLength: number;
+}
+
 /**
- * Record `ref`'s data in `chunks` (ByteArena.chunkViews), as a view; for readers that hold
- * the chunks but not the arena (a snapshot's copy, the writer thread).
+ * Fills `into` with where record `ref` lies in `chunks` (ByteArena.chunkViews), making no
+ * view: for readers that hold the chunks but not the arena (a snapshot's encoder, per node).
  */
-export function recordData(chunks: readonly (Uint8Array | undefined)[], ref: number): Uint8Array | null {
+export function locateRecord(chunks: readonly (Uint8Array | undefined)[], ref: number, into: RecordLocation): void {
   const bytes = chunks[ref >>> CHUNK_UNIT_BITS]!;
   const at = (ref & UNIT_MASK) * UNIT_BYTES;
   const dataLength = readU32(bytes, at + 4);
-  if (dataLength === NULL_DATA) return null;
-  const start = at + HEADER_BYTES + readU32(bytes, at + 8);
-  return bytes.subarray(start, start + dataLength);
-}
-
-/** Record `ref`'s name (UTF-8) in `chunks`, as a view. */
-export function recordName(chunks: readonly (Uint8Array | undefined)[], ref: number): Uint8Array {
-  const bytes = chunks[ref >>> CHUNK_UNIT_BITS]!;
-  const at = (ref & UNIT_MASK) * UNIT_BYTES;
-  return bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + readU32(bytes, at + 8));
+  into.chunk = bytes;
+  into.nameStart = at + HEADER_BYTES;
+  into.nameLength = readU32(bytes, at + 8);
+  into.dataStart = into.nameStart + into.nameLength;
+  into.dataLength = dataLength === NULL_DATA ? -1 : dataLength;
 }
 
 export class ByteArena {
@@ -201,7 +206,7 @@ export class ByteArena {
     return bytes.subarray(at, at + length).equals(Buffer.from(text.slice(start, end), 'utf8'));
   }
 
-  /** The chunks by number, for recordData and recordName: shared memory a worker thread can read. */
+  /** The chunks by number, for locateRecord: shared memory a worker thread can read. */
   chunkViews(): (Uint8Array | undefined)[] {
     return this.chunks.map((chunk) => chunk?.bytes);
   }

@@ -7,7 +7,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ByteArena, NO_RECORD, recordData, recordName } from '../../src/tree/byte-arena.js';
+import { ByteArena, NO_RECORD, locateRecord, type RecordLocation } from '../../src/tree/byte-arena.js';
+
+/** A record's name and data as locateRecord finds them in the chunks (as a snapshot reads them). */
+function located(chunks: (Uint8Array | undefined)[], ref: number): { name: Uint8Array; data: Uint8Array | null } {
+  const at: RecordLocation = { chunk: new Uint8Array(0), nameStart: 0, nameLength: 0, dataStart: 0, dataLength: 0 };
+  locateRecord(chunks, ref, at);
+  return {
+    name: at.chunk.subarray(at.nameStart, at.nameStart + at.nameLength),
+    data: at.dataLength < 0 ? null : at.chunk.subarray(at.dataStart, at.dataStart + at.dataLength),
+  };
+}
 
 const OWNERS = 12;
 const CHUNK_BYTES = 4 << 20;
@@ -78,8 +88,9 @@ describe('ByteArena', () => {
     assert.ok(!arena.nameEquals(nulled, '/a/zookeeper-u', 3, 14));
     assert.ok(!arena.nameEquals(nulled, '/a/zookeeper', 3, 12));
     const chunks = arena.chunkViews();
-    assertBytes(recordName(chunks, empty), name);
-    assert.equal(recordData(chunks, nulled), null);
+    assertBytes(located(chunks, empty).name, name);
+    assert.equal(located(chunks, nulled).data, null);
+    assertBytes(located(chunks, empty).data, new Uint8Array(0));
   });
 
   it('reads back every owner’s bytes through any mix of writes, compactions and pins', () => {
@@ -117,9 +128,9 @@ describe('ByteArena', () => {
             const ref = refs[owner]!;
             assertBytes(arena.data(ref), expected);
             assert.equal(arena.dataLength(ref), expected?.length ?? 0);
-            assertBytes(recordData(chunks, ref), expected);
+            assertBytes(located(chunks, ref).data, expected);
             assert.equal(arena.name(ref), nameOf(owner));
-            assert.equal(Buffer.from(recordName(chunks, ref)).toString('utf8'), nameOf(owner));
+            assert.equal(Buffer.from(located(chunks, ref).name).toString('utf8'), nameOf(owner));
             const path = `/x/${nameOf(owner)}`;
             assert.ok(arena.nameEquals(ref, path, 3, path.length));
             if (expected !== null && expected.length > 0 && views.length < 20) views.push({ view: arena.data(ref)!, expected });
