@@ -236,7 +236,8 @@ export class DataTree {
     while (stack.length > 0) {
       const id = stack.pop()!;
       count += this.nodes.numChildren(id);
-      if (this.nodes.numChildren(id) > 0) stack.push(...this.nodes.childIds(id));
+      // Not push(...ids): a node may have more children than a call can take arguments.
+      for (const child of this.nodes.childIds(id)) stack.push(child);
     }
     return count;
   }
@@ -401,7 +402,7 @@ export class DataTree {
       const node = stack.pop()!;
       count++;
       bytes += this.nodes.dataLength(node);
-      stack.push(...this.nodes.childIds(node));
+      for (const child of this.nodes.childIds(node)) stack.push(child);
     }
     const track = new StatsTrack();
     track.set('count', count);

@@ -326,6 +326,21 @@ describe('data tree', () => {
     assert.equal(h.db.tree.approximateDataSize, size + 3);
     assert.deepEqual([...h.db.tree.dataOf(h.db.tree.lookup('/null'))!], [0, 255, 128]);
   });
+
+  it('counts descendants and recounts a quota under a node with 200,000 children', () => {
+    const h = new Harness();
+    const txns = [h.prepare(createReq('/wide'))];
+    for (let i = 0; i < 200_000; i++) txns.push(h.prepare(createReq(`/wide/n${i}`)));
+    h.applyAll(txns);
+    const tree = h.db.tree;
+    assert.equal(tree.descendantCount(tree.lookup('/wide')), 200_000);
+    assert.equal(tree.descendantCount(ROOT_NODE), 200_001 + 3);
+    // Creating the stats node counts the subtree that is already there.
+    h.run(createReq('/zookeeper/quota/wide'));
+    h.run({ type: OpCode.create, req: { path: '/zookeeper/quota/wide/zookeeper_limits', data: Buffer.from('count=-1,bytes=-1'), acl: [...OPEN_ACL_UNSAFE], flags: 0 } });
+    h.run(createReq('/zookeeper/quota/wide/zookeeper_stats'));
+    assert.equal(textOf(tree.dataOf(tree.lookup('/zookeeper/quota/wide/zookeeper_stats'))), 'count=200001,bytes=0');
+  });
 });
 
 describe('tree digest', () => {
