@@ -12,14 +12,19 @@ const INITIAL_CAPACITY = 16 * 1024;
 const COPY_OUT_BELOW = 4096;
 
 export class JuteWriter {
-  private buf: Buffer;
-  /** A view of buf's memory, for writing bigints. */
-  private dataView: DataView;
+  private buf!: Buffer;
+  /** A view of buf's memory (set with it), for bigints and reserved records. */
+  private dataView!: DataView;
   private pos = 0;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
-    this.buf = Buffer.allocUnsafe(initialCapacity);
-    this.dataView = new DataView(this.buf.buffer);
+    this.useBuffer(Buffer.allocUnsafe(initialCapacity));
+  }
+
+  private useBuffer(buf: Buffer): void {
+    this.buf = buf;
+    // Of the whole ArrayBuffer (a small Buffer is a slice of a shared pool): offsets add byteOffset.
+    this.dataView = new DataView(buf.buffer);
   }
 
   get length(): number {
@@ -35,7 +40,7 @@ export class JuteWriter {
     while (capacity < need) capacity *= 2;
     const grown = Buffer.allocUnsafe(capacity);
     this.buf.copy(grown, 0, 0, this.pos);
-    this.buf = grown;
+    this.useBuffer(grown);
   }
 
   writeInt(v: number): void {
@@ -57,7 +62,6 @@ export class JuteWriter {
   writeBigLong(v: bigint): void {
     this.ensure(8);
     // DataView's setter, unlike Buffer's (which masks and shifts bigints), allocates nothing.
-    if (this.dataView.buffer !== this.buf.buffer) this.dataView = new DataView(this.buf.buffer);
     this.dataView.setBigInt64(this.buf.byteOffset + this.pos, v);
     this.pos += 8;
   }
@@ -104,7 +108,6 @@ export class JuteWriter {
    */
   reserve(n: number): number {
     this.ensure(n);
-    if (this.dataView.buffer !== this.buf.buffer) this.dataView = new DataView(this.buf.buffer);
     const at = this.pos;
     this.pos += n;
     return at;
@@ -148,7 +151,7 @@ export class JuteWriter {
     this.pos = 0;
     if (n < COPY_OUT_BELOW) return Buffer.from(this.buf.subarray(0, n));
     const out = this.buf.subarray(0, n);
-    this.buf = Buffer.allocUnsafe(Math.max(INITIAL_CAPACITY, this.buf.length >>> 1));
+    this.useBuffer(Buffer.allocUnsafe(Math.max(INITIAL_CAPACITY, this.buf.length >>> 1)));
     return out;
   }
 }

@@ -358,13 +358,13 @@ export class RequestProcessor implements ConnectionHost {
   private makeEntry(conn: ClientConnection, xid: number, type: number, reader: JuteReader, body: Buffer, now: number): Outstanding {
     if (!isKnownClientOpcode(type)) {
       this.deps.logger.debug(`unknown opcode ${type} from session 0x${conn.sessionId.toString(16)}`);
-      return outstanding(xid, type, now, 'local', null, true, ErrorCode.Unimplemented, null);
+      return outstanding(xid, type, now, 'local', null, ErrorCode.Unimplemented);
     }
-    if (this.readOnlyMode && REFUSED_WHEN_READ_ONLY.has(type)) return outstanding(xid, type, now, 'local', null, true, ErrorCode.NotReadOnly, null);
+    if (this.readOnlyMode && REFUSED_WHEN_READ_ONLY.has(type)) return outstanding(xid, type, now, 'local', null, ErrorCode.NotReadOnly);
     if (this.readOnlyMode && type === OpCode.closeSession) {
       // Every session of a read-only server is its own: closing one takes no transaction.
       this.readOnlySessions.remove(conn.sessionId);
-      return outstanding(xid, type, now, 'write', null, true, ErrorCode.Ok, CLOSED_SESSION);
+      return outstanding(xid, type, now, 'write', null, ErrorCode.Ok, CLOSED_SESSION);
     }
     let request: Request;
     try {
@@ -372,21 +372,21 @@ export class RequestProcessor implements ConnectionHost {
     } catch (e) {
       if (!(e instanceof JuteError)) throw e;
       this.deps.logger.info(`malformed ${opName(type)} request from session 0x${conn.sessionId.toString(16)}: ${e.message}`);
-      if (!TXN_EVEN_IF_MALFORMED.has(type)) return outstanding(xid, type, now, 'local', null, true, ErrorCode.MarshallingError, null);
+      if (!TXN_EVEN_IF_MALFORMED.has(type)) return outstanding(xid, type, now, 'local', null, ErrorCode.MarshallingError);
       // ZooKeeper assigns these a zxid before decoding the body, so a malformed one is still
       // logged, as an error txn; zxids stay in step with it.
       const ctx: RequestContext = { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds };
       this.deps.replication.write(ctx, type, null, body);
-      return outstanding(xid, type, now, 'write', null, false, ErrorCode.Ok, null);
+      return outstanding(xid, type, now, 'write', null);
     }
     if (isWriteRequest(request)) {
-      const write = outstanding(xid, type, now, 'write', request, false, ErrorCode.Ok, null);
+      const write = outstanding(xid, type, now, 'write', request);
       const ctx: RequestContext = { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds };
       this.deps.replication.write(ctx, type, request, body);
       return write;
     }
     if (request.type === OpCode.sync) {
-      const sync = outstanding(xid, type, now, 'sync', request, false, ErrorCode.Ok, null);
+      const sync = outstanding(xid, type, now, 'sync', request);
       this.deps.replication.sync((ok) => {
         // The leader is gone; this server stops serving and closes the connection anyway.
         if (!ok) sync.errorCode = ErrorCode.ConnectionLoss;
@@ -395,7 +395,7 @@ export class RequestProcessor implements ConnectionHost {
       });
       return sync;
     }
-    return outstanding(xid, type, now, 'local', request, true, ErrorCode.Ok, null);
+    return outstanding(xid, type, now, 'local', request);
   }
 
   /** Answers every request at the head of the queue that is ready, in order. */
@@ -957,16 +957,19 @@ function hex(n: number): string {
   return n.toString(16);
 }
 
-/** A request's queue entry, built once with its final fields (one object, one shape). */
+/**
+ * A request's queue entry, built once with its final fields (one object, one shape). It is
+ * ready to answer at once if it is answered here, or already has its result; writes and syncs
+ * wait.
+ */
 function outstanding(
   xid: number,
   type: number,
   receivedAt: number,
   kind: Outstanding['kind'],
   request: Request | null,
-  ready: boolean,
-  errorCode: number,
-  result: TxnResult | null,
+  errorCode: number = ErrorCode.Ok,
+  result: TxnResult | null = null,
 ): Outstanding {
-  return { xid, type, kind, request, receivedAt, ready, result, errorCode };
+  return { xid, type, kind, request, receivedAt, ready: kind === 'local' || result !== null, result, errorCode };
 }

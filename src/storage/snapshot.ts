@@ -227,18 +227,18 @@ export async function writeSnapshot(capture: SnapshotCapture, file: string): Pro
       writer.once('error', reject);
       writer.once('exit', (code) => reject(new Error(`the snapshot writer thread exited (code ${code}) before it finished`)));
     });
+    // The ColumnCopy itself holds the node table: the message takes only the snapshot's part.
     const { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record } = columns;
-    const numbers = { czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record };
     const write: SnapshotWrite = {
       file,
       zxid: capture.zxid,
       sessions: capture.sessions,
       acls: capture.acls,
-      columns: { used, nodeCount, chunks, ...numbers },
+      columns: { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record },
     };
-    // The copy's columns are its own (one block): moved to the writer rather than copied. The
-    // record chunks are shared memory, which the writer reads in place.
-    writer.postMessage(write, [...new Set(Object.values(numbers).map((c) => c.buffer))]);
+    // The copy's columns are its own, all in one block (ColumnBlock): moved to the writer rather
+    // than copied. The record chunks are shared memory, which the writer reads in place.
+    writer.postMessage(write, [record.buffer]);
     return await finished;
   } finally {
     await writer.terminate();

@@ -11,9 +11,9 @@
  *
  * Records are never changed once written: new data is a new record (with the
  * name copied), and the old one is released. A view handed out stays valid (a
- * chunk that empties is dropped, never reused, so a view keeps the old bytes
- * alive), which is also what lets a snapshot read records while the tree
- * moves on. A chunk whose records are more than half released is compacted:
+ * chunk that empties is dropped and its memory never reused, so a view keeps
+ * the old bytes alive), which is also what lets a snapshot read records while
+ * the tree moves on. A chunk whose records are more than half released is compacted:
  * its live records are copied to the current chunk and their owners told the
  * new refs. Compaction is held off while anyone needs the refs to stay put
  * (`pin`): a snapshot copy in progress.
@@ -137,7 +137,8 @@ export class ByteArena {
     if (units >= OWN_CHUNK_UNITS) {
       index = this.newChunk(units);
     } else if (this.chunks[index]!.used + units > CHUNK_UNITS) {
-      this.retireCurrent();
+      // The current chunk is full: from now on it is like any other.
+      this.settle(index);
       index = this.current = this.newChunk();
     }
     const chunk = this.chunks[index]!;
@@ -151,15 +152,17 @@ export class ByteArena {
     return index * CHUNK_UNITS + at;
   }
 
-  /** Releases a record; its ref must not be used again by the owner. */
+  /**
+   * Releases a record; the owner must already hold another ref (or NO_RECORD), as compaction
+   * may run here and moves only the records owners still hold.
+   */
   release(ref: number): void {
     const index = ref >>> CHUNK_UNIT_BITS;
     const chunk = this.chunks[index]!;
     const unit = ref & UNIT_MASK;
     chunk.live -= unitsOf(bodyBytes(chunk.words[unit + 2]!, chunk.words[unit + 1]!));
-    if (index === this.current) return;
-    if (chunk.live === 0) this.drop(index);
-    else if (chunk.live * 2 < chunk.used) this.sparse.add(index);
+    if (index !== this.current) this.settle(index);
+    this.compact();
   }
 
   /** The length in bytes of `ref`'s data (0 for null). */
@@ -221,13 +224,15 @@ export class ByteArena {
     this.pins++;
   }
 
+  /** Ends a pin; the compaction it held off runs now. */
   unpin(): void {
     if (this.pins === 0) throw new Error('ByteArena.unpin without pin');
     this.pins--;
+    this.compact();
   }
 
   /** Compacts the chunks waiting for it, unless pinned. Cheap when there are none. */
-  compact(): void {
+  private compact(): void {
     if (this.pins > 0 || this.sparse.size === 0) return;
     const sparse = [...this.sparse];
     this.sparse.clear();
@@ -254,9 +259,8 @@ export class ByteArena {
     return index;
   }
 
-  /** The current chunk is full: from now on it is like any other. */
-  private retireCurrent(): void {
-    const index = this.current;
+  /** A chunk records are no longer written to: dropped once empty, compacted once mostly released. */
+  private settle(index: number): void {
     const chunk = this.chunks[index]!;
     if (chunk.live === 0) this.drop(index);
     else if (chunk.live * 2 < chunk.used) this.sparse.add(index);

@@ -6,9 +6,10 @@
  * glibc's malloc serves from its heap once a few such blocks have been freed,
  * and memory freed there stays in the process (RSS) for good. A node table
  * that doubles and a snapshot copy made and dropped every snapshot would
- * leave ~80 MB each behind that way. One block per table is 76 bytes per
- * znode, above malloc's 32 MB mmap threshold from ~440k znodes on, so it is
- * mapped on its own and given back to the system when collected.
+ * leave ~80 MB each behind that way. One block per table (96 bytes per znode
+ * for the node table, 72 for a snapshot copy) is above malloc's 32 MB mmap
+ * threshold from ~350k (~470k) znodes on, so it is mapped on its own and given
+ * back to the system when collected.
  */
 export class ColumnBlock {
   readonly buffer: ArrayBuffer;

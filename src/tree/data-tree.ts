@@ -12,7 +12,8 @@ import { nameOf, parentOf } from '../protocol/paths.js';
 import type { ACL, Stat } from '../protocol/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { OwnerKind, PERSISTENT_OWNER, clientVisibleOwner, ownerKind } from './ephemeral-owner.js';
-import { EMPTY_HASH, contentHashOf, hashBytes, hashText, nodeDigest } from './digest.js';
+import { contentHashOf, nodeDigest } from './digest.js';
+import { EMPTY_HASH, hashBytes, hashText, hashUtf8AsText, textOfUtf8, utf16Length } from './fnv.js';
 import { NO_PARENT, NodeTable } from './node-table.js';
 import { WatchMode, WatchTable, type Watcher } from './watches.js';
 import { LIMIT_NODE, QUOTA_PATH, QuotaIndex, STATS_NODE, StatsTrack, quotaRootOf } from './quota.js';
@@ -316,7 +317,7 @@ export class DataTree {
     this.acls.release(this.nodes.aclRef[node]!);
     this.nodes.release(node);
     this.indexOwner(path, owner, false);
-    if (path.endsWith(`/${LIMIT_NODE}`) && parentPath.startsWith(QUOTA_PATH)) this.quotas.delete(quotaRootOf(parentPath));
+    if (parentPath.startsWith(QUOTA_PATH) && nameOf(path) === LIMIT_NODE) this.quotas.delete(quotaRootOf(parentPath));
     this.updateQuotaUsage(path, -dataLength, -1);
     const fired = this.dataWatches.trigger(path, EventType.NodeDeleted, zxid, acl);
     this.childWatches.trigger(path, EventType.NodeDeleted, zxid, acl, fired);
@@ -487,7 +488,7 @@ export class DataTree {
     const { pathLengths, pathHashes } = this.restoring;
     const n = this.nodes;
     if (id !== n.highWater || (id === ROOT_NODE) !== (parent === -1) || parent >= id) {
-      throw new KeeperError(ErrorCode.DataInconsistency, utf8(name), `snapshot node ${id} has parent ${parent}`);
+      throw new KeeperError(ErrorCode.DataInconsistency, textOfUtf8(name), `snapshot node ${id} has parent ${parent}`);
     }
     const node = n.allocate(parent === -1 ? NO_PARENT : parent, name, data);
     n.czxid[node] = stat.czxid;
@@ -507,17 +508,15 @@ export class DataTree {
       pathHashes[node] = EMPTY_HASH;
       n.contentHash[node] = contentHashOf('/', data);
     } else {
-      // Paths are hashed and measured as strings; an ASCII name's bytes are its characters.
-      const text = isAscii(name) ? null : utf8(name);
-      const slashHash = hashText(pathHashes[parent]!, '/');
-      pathLengths[node] = (parent === ROOT_NODE ? 0 : pathLengths[parent]!) + 1 + (text === null ? name.length : text.length);
-      pathHashes[node] = text === null ? hashBytes(slashHash, name) : hashText(slashHash, text);
+      // Paths are hashed and measured as strings.
+      pathLengths[node] = (parent === ROOT_NODE ? 0 : pathLengths[parent]!) + 1 + utf16Length(name);
+      pathHashes[node] = hashUtf8AsText(hashText(pathHashes[parent]!, '/'), name);
       n.contentHash[node] = data === null ? pathHashes[node]! : hashBytes(pathHashes[node]!, data);
     }
     this.addDigest(node);
     this.approximateDataSize += pathLengths[node]! + (data?.length ?? 0);
     if (stat.owner !== PERSISTENT_OWNER) this.indexOwner(this.pathOf(node), stat.owner, true);
-    if (name.length === LIMIT_NODE.length && utf8(name) === LIMIT_NODE) {
+    if (name.length === LIMIT_NODE.length && textOfUtf8(name) === LIMIT_NODE) {
       const parentPath = this.pathOf(parent);
       if (parentPath.startsWith(QUOTA_PATH)) this.quotas.add(quotaRootOf(parentPath));
     }
@@ -556,16 +555,7 @@ export class DataTree {
 
 /** Znode data as UTF-8 text (quota nodes hold text). */
 export function textOf(data: NodeData): string | null {
-  return data === null ? null : utf8(data);
-}
-
-function utf8(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-}
-
-function isAscii(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
-  return true;
+  return data === null ? null : textOfUtf8(data);
 }
 
 /** Names up to this long are encoded in a buffer kept for the purpose. */

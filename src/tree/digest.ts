@@ -12,23 +12,8 @@
  * (NodeTable.contentHash); a Stat-only change just re-mixes the Stat.
  */
 import { ROOT_NODE, type DataTree } from './data-tree.js';
+import { EMPTY_HASH, hashBytes, hashText } from './fnv.js';
 import type { NodeTable } from './node-table.js';
-
-/** The FNV-1a hash of the empty string: the start of every path's hash. */
-export const EMPTY_HASH = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
-/** Continues FNV-1a hash `h` over the UTF-16 units of `text` (a path). */
-export function hashText(h: number, text: string): number {
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
-  return h >>> 0;
-}
-
-/** Continues FNV-1a hash `h` over `bytes` (data). */
-export function hashBytes(h: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
-  return h >>> 0;
-}
 
 /** The hash of a node's path and data. */
 export function contentHashOf(path: string, data: Uint8Array | null): number {

@@ -9,12 +9,14 @@
  * live in a ByteArena (one record per node), and the tree's shape in columns
  * too: each node's children form a circular doubly linked list (in creation
  * order), and one open-addressing hash table finds a child by parent and name.
- * The JS heap holds nothing per znode.
+ * The JS heap holds nothing per znode here (DataTree also indexes ephemeral,
+ * container and TTL znodes by path).
  */
 
 import { ByteArena, NO_RECORD } from './byte-arena.js';
 import { ColumnBlock, SNAPSHOT_COLUMN_BYTES, snapshotColumnsIn, type SnapshotColumnSet } from './column-block.js';
 import { ColumnCopy } from './column-copy.js';
+import { EMPTY_HASH, hashText, hashUtf8AsText } from './fnv.js';
 
 const INITIAL_CAPACITY = 1024;
 /** Bytes of the columns per node: the snapshot's, and six more of 4 bytes. */
@@ -28,25 +30,22 @@ const NONE = -1;
 /** The child hash table grows before it is this full, so probe runs stay short. */
 const MAX_LOAD = 0.6;
 
-const FNV_PRIME = 0x01000193;
-
-/** The hash of (parent, name) for the child table, over the name's UTF-16 units `text[start, end)`. */
+/** The child table's hash of (parent, name), the name being `text[start, end)`. */
 function childHash(parent: number, text: string, start: number, end: number): number {
-  let h = Math.imul(0x811c9dc5 ^ parent, FNV_PRIME);
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
-  return (h ^ (h >>> 15)) >>> 0;
+  return spread(hashText(hashParent(parent), text, start, end));
 }
 
-/** childHash from the name's UTF-8 bytes (the same value as from its text). */
-function childHashOfBytes(parent: number, name: Uint8Array): number {
-  let h = Math.imul(0x811c9dc5 ^ parent, FNV_PRIME);
-  for (let i = 0; i < name.length; i++) {
-    if (name[i]! >= 0x80) {
-      const text = Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('utf8');
-      return childHash(parent, text, 0, text.length);
-    }
-    h = Math.imul(h ^ name[i]!, FNV_PRIME);
-  }
+/** childHash of a name given as UTF-8 (the same value as from its text). */
+function childHashOfUtf8(parent: number, name: Uint8Array): number {
+  return spread(hashUtf8AsText(hashParent(parent), name));
+}
+
+function hashParent(parent: number): number {
+  return Math.imul(EMPTY_HASH ^ parent, 0x01000193);
+}
+
+/** Folds high bits into the low ones the table's mask keeps. */
+function spread(h: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
@@ -82,13 +81,11 @@ export class NodeTable implements SnapshotColumnSet {
     },
   );
 
-  private capacity = 0;
   private nextUnused = 0;
   private readonly freeIds: number[] = [];
   private live = 0;
   /** Child table: node ids by childHash, linear probing; NONE in empty slots. */
   private slots = new Int32Array(INITIAL_CAPACITY * 2).fill(NONE);
-  private linked = 0;
   /** Snapshot copies in progress (a periodic snapshot, a learner's SNAP), which must see a node before it changes. */
   private copies: ColumnCopy[] = [];
 
@@ -105,7 +102,6 @@ export class NodeTable implements SnapshotColumnSet {
     this.nextSibling = block.int32();
     this.prevSibling = block.int32();
     this.childCount = block.int32();
-    this.capacity = block.length;
   }
 
   /**
@@ -160,7 +156,6 @@ export class NodeTable implements SnapshotColumnSet {
     const old = this.record[id]!;
     this.record[id] = this.arena.withData(id, old, data);
     this.arena.release(old);
-    this.arena.compact();
   }
 
   // ---- the tree's shape ----
@@ -199,7 +194,7 @@ export class NodeTable implements SnapshotColumnSet {
    */
   allocate(parent: number, name: Uint8Array, data: Uint8Array | null): number {
     const id = this.freeIds.pop() ?? this.nextUnused++;
-    if (id >= this.capacity) this.grow();
+    if (id >= this.parent.length) this.grow();
     this.willChange(id);
     this.czxid[id] = 0;
     this.mzxid[id] = 0;
@@ -216,7 +211,7 @@ export class NodeTable implements SnapshotColumnSet {
     this.firstChild[id] = NONE;
     this.childCount[id] = 0;
     this.parent[id] = parent;
-    if (parent !== NO_PARENT) this.link(id, parent, childHashOfBytes(parent, name));
+    if (parent !== NO_PARENT) this.link(id, parent, childHashOfUtf8(parent, name));
     this.live++;
     return id;
   }
@@ -227,18 +222,18 @@ export class NodeTable implements SnapshotColumnSet {
     this.willChange(id);
     if (this.parent[id]! !== NO_PARENT) this.unlink(id);
     this.parent[id] = FREE_NODE;
-    this.arena.release(this.record[id]!);
+    const record = this.record[id]!;
     this.record[id] = NO_RECORD;
-    this.arena.compact();
+    this.arena.release(record);
     this.freeIds.push(id);
     this.live--;
   }
 
   private link(id: number, parent: number, hash: number): void {
-    if ((this.linked + 1) > this.slots.length * MAX_LOAD) this.growSlots();
+    // Every live node but the root is in the table.
+    if (this.live > this.slots.length * MAX_LOAD) this.growSlots();
     this.keyHash[id] = hash;
     this.place(id);
-    this.linked++;
     const first = this.firstChild[parent]!;
     if (first === NONE) {
       this.firstChild[parent] = id;
@@ -257,7 +252,6 @@ export class NodeTable implements SnapshotColumnSet {
   private unlink(id: number): void {
     const parent = this.parent[id]!;
     this.removeSlot(id);
-    this.linked--;
     const next = this.nextSibling[id]!;
     if (next === id) {
       this.firstChild[parent] = NONE;
@@ -305,7 +299,7 @@ export class NodeTable implements SnapshotColumnSet {
   /** Doubles every column, in a new block. */
   private grow(): void {
     const before = this.columns();
-    const oldCapacity = this.capacity;
+    const oldCapacity = this.parent.length;
     this.useBlock(new ColumnBlock(oldCapacity * 2, COLUMN_BYTES_PER_NODE));
     const after = this.columns();
     for (let i = 0; i < after.length; i++) (after[i] as { set(from: unknown): void }).set(before[i]);
