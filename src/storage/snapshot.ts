@@ -39,6 +39,8 @@ const SLICE_BYTES = 1 << 20;
 const COPY_SLICE_NODES = 64 * 1024;
 /** Trees from this size on are snapshotted on a writer thread (see writeSnapshot). */
 const WRITER_THREAD_MIN_ZNODES = 100_000;
+/** A snapshot writer thread without work for this long ends (see SnapshotWriterThread). */
+const WRITER_IDLE_MS = 1000;
 const EMPTY_NAME = new Uint8Array(0);
 /** Bytes of a snapshot file read at a time when loading it (more if one record needs more). */
 const LOAD_WINDOW_BYTES = 8 << 20;
@@ -207,12 +209,12 @@ export async function* encodeSnapshot(content: SnapshotContent): AsyncGenerator<
 
 /**
  * Writes `capture` to `file` (through `file.tmp`, fsynced, renamed). This thread finishes the
- * column copy. A large tree is then handed to a snapshot writer thread (`snapshot-writer.ts`):
+ * column copy. A large tree is then handed to the snapshot writer thread (`snapshot-writer.ts`):
  * the copy's columns moved, not copied, and the names and data read where they are (shared
  * memory, see ByteArena). It encodes and writes it, as ZooKeeper snapshots on a thread of its
- * own: encoding costs ~0.6 µs per znode, and with 1M znodes that took ~0.6 s of the thread
+ * own: encoding costs ~0.3 µs per znode, and with 1M znodes that took ~0.3–0.6 s of the thread
  * that serves requests at every snapshot. A small tree is encoded here, in slices between
- * requests: starting a thread costs more than that (setData on a 1000-znode tree: 8% fewer
+ * requests: handing it over costs more than that (setData on a 1000-znode tree: 8% fewer
  * ops/s and a third higher p99 when every snapshot went to a thread, which then also got
  * copies of the names and data).
  */
@@ -220,30 +222,88 @@ export async function writeSnapshot(capture: SnapshotCapture, file: string): Pro
   const columns = await completeCopy(capture);
   const content = { zxid: capture.zxid, columns, sessions: capture.sessions, acls: capture.acls };
   if (columns.nodeCount < WRITER_THREAD_MIN_ZNODES) return writeSnapshotFile(content, file, 'between requests');
-  const writer = new Worker(new URL('./snapshot-writer.js', import.meta.url));
-  try {
-    const finished = new Promise<SnapshotWriteResult>((resolve, reject) => {
-      writer.once('message', (result: SnapshotWriteResult) => resolve(result));
-      writer.once('error', reject);
-      writer.once('exit', (code) => reject(new Error(`the snapshot writer thread exited (code ${code}) before it finished`)));
+  // The ColumnCopy itself holds the node table: the message takes only the snapshot's part.
+  const { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record } = columns;
+  const write: SnapshotWrite = {
+    file,
+    zxid: capture.zxid,
+    sessions: capture.sessions,
+    acls: capture.acls,
+    columns: { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record },
+  };
+  // The copy's columns are its own, all in one block (ColumnBlock): moved to the writer rather
+  // than copied. The record chunks are shared memory, which the writer reads in place.
+  return writerThread.write(write, record.buffer);
+}
+
+/** The snapshot writer thread's answer to one SnapshotWrite. */
+export type SnapshotWriterReply = { result: SnapshotWriteResult; error?: undefined } | { error: string; result?: undefined };
+
+/**
+ * The process's snapshot writer thread: started for a large snapshot and kept for the next
+ * ones while they come back to back (starting a thread and loading its modules cost ~40 ms of
+ * CPU each time, with a snapshot every second under a heavy write load). It writes one
+ * snapshot at a time; while it has none, it does not keep the process alive, and once idle
+ * for WRITER_IDLE_MS it ends: that frees the columns it was sent at once, where its own
+ * garbage collector would keep them for a while (tens of MB per million znodes). If it dies,
+ * the snapshot it was writing fails and the next one starts a new thread.
+ */
+class SnapshotWriterThread {
+  private worker: Worker | null = null;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** The write the thread is doing: at most one is sent at a time. */
+  private current: { resolve: (result: SnapshotWriteResult) => void; reject: (error: Error) => void } | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  write(write: SnapshotWrite, moved: ArrayBuffer): Promise<SnapshotWriteResult> {
+    const done = this.queue.then(() => this.send(write, moved));
+    this.queue = done.catch(() => undefined);
+    return done;
+  }
+
+  private send(write: SnapshotWrite, moved: ArrayBuffer): Promise<SnapshotWriteResult> {
+    clearTimeout(this.idleTimer);
+    const worker = (this.worker ??= this.start());
+    return new Promise<SnapshotWriteResult>((resolve, reject) => {
+      this.current = { resolve, reject };
+      worker.ref();
+      worker.postMessage(write, [moved]);
     });
-    // The ColumnCopy itself holds the node table: the message takes only the snapshot's part.
-    const { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record } = columns;
-    const write: SnapshotWrite = {
-      file,
-      zxid: capture.zxid,
-      sessions: capture.sessions,
-      acls: capture.acls,
-      columns: { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record },
-    };
-    // The copy's columns are its own, all in one block (ColumnBlock): moved to the writer rather
-    // than copied. The record chunks are shared memory, which the writer reads in place.
-    writer.postMessage(write, [record.buffer]);
-    return await finished;
-  } finally {
-    await writer.terminate();
+  }
+
+  private start(): Worker {
+    const worker = new Worker(new URL('./snapshot-writer.js', import.meta.url));
+    worker.unref();
+    worker.on('message', (reply: SnapshotWriterReply) => {
+      if (reply.error === undefined) this.finish(worker, null, reply.result);
+      else this.finish(worker, new Error(reply.error));
+    });
+    // The thread is gone: dropped, so that the next write starts another.
+    worker.on('error', (error: Error) => this.lost(worker, error));
+    worker.on('exit', (code) => this.lost(worker, new Error(`the snapshot writer thread exited (code ${code}) before it finished`)));
+    return worker;
+  }
+
+  private lost(worker: Worker, error: Error): void {
+    if (this.worker === worker) this.worker = null;
+    this.finish(worker, error);
+  }
+
+  private finish(worker: Worker, error: Error | null, result?: SnapshotWriteResult): void {
+    const current = this.current;
+    this.current = null;
+    worker.unref();
+    if (this.worker === worker) {
+      this.idleTimer = setTimeout(() => void worker.terminate(), WRITER_IDLE_MS);
+      this.idleTimer.unref();
+    }
+    if (current === null) return;
+    if (error === null) current.resolve(result!);
+    else current.reject(error);
   }
 }
+
+const writerThread = new SnapshotWriterThread();
 
 /** What writeSnapshot sends its writer thread. */
 export interface SnapshotWrite {

@@ -161,6 +161,19 @@ describe('transaction log', () => {
     assert.equal(dbDump(recoverFrom(dir)), dbDump(db));
   });
 
+  it('writes zeros over the preallocated space ahead of its appends, which read as the end of the log', async () => {
+    const dir = tempDir();
+    const { db, txns } = makeTxns(300);
+    await writeLog(dir, txns, { preAllocBytes: 4 << 20 });
+    const segment = listLogSegments(dir)[0]!.path;
+    const { size, blocks } = statSync(segment);
+    assert.equal(size, 4 << 20);
+    // A hole allocates nothing: without the zeros, only the few KB appended would be on disk.
+    assert.ok(blocks * 512 >= 1 << 20, `${blocks * 512} bytes allocated`);
+    assert.equal(scanSegment(segment, true).records.length, 300);
+    assert.equal(dbDump(recoverFrom(dir)), dbDump(db));
+  });
+
   it('rolls to a new segment when one is full, and recovers across segments', async () => {
     const dir = tempDir();
     const { db, txns } = makeTxns(400);
@@ -276,14 +289,22 @@ describe('snapshots', () => {
       create(`/p${p}`, '');
       for (let c = 0; c < 1000; c++) create(`/p${p}/n\u00e9-${c}`, 'x'.repeat(c % 200));
     }
-    const file = join(dir, snapshotFileName(db.lastZxid));
-    const { nodes } = await writeSnapshot(captureSnapshot(db), file);
-    assert.equal(nodes, db.tree.nodeCount);
-    const restored = loadSnapshot(file, { extendedTypesEnabled: true });
-    assert.equal(restored.tree.nodeCount, db.tree.nodeCount);
-    assert.equal(restored.tree.digest, db.tree.digest);
-    assert.equal(restored.tree.digest, treeDigest(restored.tree));
-    assert.equal(restored.lastZxid, db.lastZxid);
+    const writeAndCheck = async (): Promise<void> => {
+      const file = join(dir, snapshotFileName(db.lastZxid));
+      const { nodes } = await writeSnapshot(captureSnapshot(db), file);
+      assert.equal(nodes, db.tree.nodeCount);
+      const restored = loadSnapshot(file, { extendedTypesEnabled: true });
+      assert.equal(restored.tree.nodeCount, db.tree.nodeCount);
+      assert.equal(restored.tree.digest, db.tree.digest);
+      assert.equal(restored.tree.digest, treeDigest(restored.tree));
+      assert.equal(restored.lastZxid, db.lastZxid);
+    };
+    await writeAndCheck();
+    // The thread is kept for the next snapshots; one that fails does not stop the next.
+    create('/more', 'after the first snapshot');
+    await assert.rejects(writeSnapshot(captureSnapshot(db), join(dir, 'missing', 'snapshot')), /ENOENT/);
+    create('/more/again', 'after the failed one');
+    await writeAndCheck();
   });
 
   it('load a window at a time, whatever records the window cuts or cannot hold', async () => {
