@@ -74,6 +74,8 @@ export class QuorumDriver implements Replication {
   private readonly events: PeerEvent[] = [];
   private eventsHead = 0;
   private pumping = false;
+  /** The effects run since the pump last yielded answered clients (see pumpAsync). */
+  private answeredClients = false;
   private stopped = false;
   private tickTimer: NodeJS.Timeout | null = null;
   private nextSyncId = 1;
@@ -153,9 +155,15 @@ export class QuorumDriver implements Replication {
         }
         if (this.traceEnabled && event.type !== 'tick') this.options.logger.trace(`quorum ← ${describeEvent(event)}`);
         this.peer.step(event);
-        // Awaited even when nothing is pending: a microtask turn per event lets the replies it
-        // produced be flushed (connections flush in a microtask) before the next is handled.
-        await this.runEffects();
+        const pending = this.runEffects();
+        // After a step that answered clients, a microtask turn lets the connections flush those
+        // replies (they flush in a microtask) before the next event is handled: never yielding
+        // held replies back until a whole run of events was done (setData 5–10% fewer ops/s).
+        // Other steps (a proposal, an ack) go straight on to the next event.
+        if (pending !== undefined || this.answeredClients) {
+          this.answeredClients = false;
+          await pending;
+        }
       }
     } finally {
       this.pumping = false;
@@ -218,6 +226,7 @@ export class QuorumDriver implements Replication {
       case 'installSnapshot':
         return this.installSnapshot(effect.zxid, effect.snapshot);
       case 'apply':
+        this.answeredClients = true;
         this.apply(effect.zxid, effect.txn);
         return undefined;
       case 'roleChanged':
@@ -227,10 +236,12 @@ export class QuorumDriver implements Replication {
         this.onForwarded(effect.payload);
         return undefined;
       case 'syncDone':
+        this.answeredClients = true;
         this.syncsInFlight.get(effect.id)?.(effect.zxid);
         this.syncsInFlight.delete(effect.id);
         return undefined;
       case 'syncFailed':
+        this.answeredClients = true;
         for (const id of effect.ids) {
           this.syncsInFlight.get(id)?.(null);
           this.syncsInFlight.delete(id);
