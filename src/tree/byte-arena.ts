@@ -63,6 +63,8 @@ function bodyBytes(nameLength: number, dataLength: number): number {
 
 /** Where a record's name and data lie in its chunk (filled in by locateRecord, to be reused). */
 export interface RecordLocation {
+  /** The chunk's index in the chunk list, and the chunk. */
+  chunkIndex: number;
   chunk: Uint8Array;
   nameStart: number;
   nameLength: number;
@@ -76,9 +78,11 @@ export interface RecordLocation {
  * view: for readers that hold the chunks but not the arena (a snapshot's encoder, per node).
  */
 export function locateRecord(chunks: readonly (Uint8Array | undefined)[], ref: number, into: RecordLocation): void {
-  const bytes = chunks[ref >>> CHUNK_UNIT_BITS]!;
+  const chunkIndex = ref >>> CHUNK_UNIT_BITS;
+  const bytes = chunks[chunkIndex]!;
   const at = (ref & UNIT_MASK) * UNIT_BYTES;
   const dataLength = readU32(bytes, at + 4);
+  into.chunkIndex = chunkIndex;
   into.chunk = bytes;
   into.nameStart = at + HEADER_BYTES;
   into.nameLength = readU32(bytes, at + 8);

@@ -11,7 +11,7 @@ import { ByteArena, NO_RECORD, locateRecord, type RecordLocation } from '../../s
 
 /** A record's name and data as locateRecord finds them in the chunks (as a snapshot reads them). */
 function located(chunks: (Uint8Array | undefined)[], ref: number): { name: Uint8Array; data: Uint8Array | null } {
-  const at: RecordLocation = { chunk: new Uint8Array(0), nameStart: 0, nameLength: 0, dataStart: 0, dataLength: 0 };
+  const at: RecordLocation = { chunkIndex: 0, chunk: new Uint8Array(0), nameStart: 0, nameLength: 0, dataStart: 0, dataLength: 0 };
   locateRecord(chunks, ref, at);
   return {
     name: at.chunk.subarray(at.nameStart, at.nameStart + at.nameLength),
