@@ -262,8 +262,8 @@ export type SnapshotWriterReply = { result: SnapshotWriteResult; error?: undefin
 class SnapshotWriterThread {
   private worker: Worker | null = null;
   private idleTimer: NodeJS.Timeout | undefined;
-  /** The write the thread is doing: at most one is sent at a time. */
-  private current: { resolve: (result: SnapshotWriteResult) => void; reject: (error: Error) => void } | null = null;
+  /** The write being done, and the thread doing it: one at a time. */
+  private current: { worker: Worker; resolve: (result: SnapshotWriteResult) => void; reject: (error: Error) => void } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   write(write: SnapshotWrite, moved: ArrayBuffer): Promise<SnapshotWriteResult> {
@@ -276,7 +276,7 @@ class SnapshotWriterThread {
     clearTimeout(this.idleTimer);
     const worker = (this.worker ??= this.start());
     return new Promise<SnapshotWriteResult>((resolve, reject) => {
-      this.current = { resolve, reject };
+      this.current = { worker, resolve, reject };
       worker.ref();
       worker.postMessage(write, [moved]);
     });
@@ -286,8 +286,8 @@ class SnapshotWriterThread {
     const worker = new Worker(new URL('./snapshot-writer.js', import.meta.url));
     worker.unref();
     worker.on('message', (reply: SnapshotWriterReply) => {
-      if (reply.error === undefined) this.finish(worker, null, reply.result);
-      else this.finish(worker, new Error(reply.error));
+      if (reply.error === undefined) this.settle(worker, null, reply.result);
+      else this.settle(worker, new Error(reply.error));
     });
     // The thread is gone: dropped, so that the next write starts another.
     worker.on('error', (error: Error) => this.lost(worker, error));
@@ -297,20 +297,27 @@ class SnapshotWriterThread {
 
   private lost(worker: Worker, error: Error): void {
     if (this.worker === worker) this.worker = null;
-    this.finish(worker, error);
+    this.settle(worker, error);
   }
 
-  private finish(worker: Worker, error: Error | null, result?: SnapshotWriteResult): void {
-    const current = this.current;
-    this.current = null;
+  /** The write `worker` was doing, if any, is over. */
+  private settle(worker: Worker, error: Error | null, result?: SnapshotWriteResult): void {
     worker.unref();
+    const current = this.current;
+    if (current === null || current.worker !== worker) return;
+    this.current = null;
     if (this.worker === worker) {
-      this.idleTimer = setTimeout(() => void worker.terminate(), WRITER_IDLE_MS);
+      this.idleTimer = setTimeout(() => this.retire(worker), WRITER_IDLE_MS);
       this.idleTimer.unref();
     }
-    if (current === null) return;
     if (error === null) current.resolve(result!);
     else current.reject(error);
+  }
+
+  /** Ends an idle thread. It is forgotten first: a write that comes while it exits starts another. */
+  private retire(worker: Worker): void {
+    if (this.worker === worker) this.worker = null;
+    void worker.terminate();
   }
 }
 

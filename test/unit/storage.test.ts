@@ -305,6 +305,10 @@ describe('snapshots', () => {
     await assert.rejects(writeSnapshot(captureSnapshot(db), join(dir, 'missing', 'snapshot')), /ENOENT/);
     create('/more/again', 'after the failed one');
     await writeAndCheck();
+    // Idle for longer than the thread is kept (1 s): whether it has ended or not, the next works.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    create('/more/later', 'after the thread was idle');
+    await writeAndCheck();
   });
 
   it('load a window at a time, whatever records the window cuts or cannot hold', async () => {
