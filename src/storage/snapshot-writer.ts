@@ -27,12 +27,12 @@ port.on('message', ({ file, zxid, sessions, acls, columns }: SnapshotWrite) => {
  * tens of thousands of transactions, and one due while this one runs is skipped).
  */
 function lowerThisThreadsPriority(): void {
-  let threadId: number;
   try {
     // "<pid>/task/<tid>"
-    threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(threadId, 19);
   } catch {
-    return; // not Linux: the process's priority is all there is
+    // Not Linux (the process's priority is all there is), or a sandbox that refuses: snapshots
+    // are written all the same, only without giving way to requests.
   }
-  setPriority(threadId, 19);
 }
