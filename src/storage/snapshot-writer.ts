@@ -14,8 +14,8 @@ if (port === null) throw new Error('snapshot-writer runs as a worker thread');
 
 lowerThisThreadsPriority();
 
-port.on('message', ({ file, zxid, sessions, acls, columns }: SnapshotWrite) => {
-  writeSnapshotFile({ zxid, sessions, acls, columns }, file).then(
+port.on('message', (write: SnapshotWrite) => {
+  writeSnapshotFile(write, write.file).then(
     (result) => port.postMessage({ result } satisfies SnapshotWriterReply),
     (error: Error) => port.postMessage({ error: error.message } satisfies SnapshotWriterReply),
   );

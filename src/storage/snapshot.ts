@@ -75,8 +75,8 @@ const SnapshotNode = record('SnapshotNode', {
   aclRef: 'int',
 });
 
-/** The node columns a snapshot is encoded from: a finished ColumnCopy, or one passed to the snapshot writer thread. */
-export type SnapshotColumns = Pick<ColumnCopy, 'used' | 'nodeCount' | 'chunks' | keyof SnapshotColumnSet>;
+/** The node columns a snapshot is encoded from: a finished ColumnCopy's, here or moved to the snapshot writer thread. */
+export type SnapshotColumns = SnapshotColumnSet & Pick<ColumnCopy, 'used' | 'nodeCount' | 'chunks'>;
 
 /** Everything a snapshot holds, ready to encode. */
 export interface SnapshotContent {
@@ -89,7 +89,7 @@ export interface SnapshotContent {
 /** The database as it was between two transactions, being copied. */
 export interface SnapshotCapture {
   zxid: number;
-  columns: ColumnCopy;
+  copy: ColumnCopy;
   table: NodeTable;
   sessions: SessionRecord[];
   acls: { ref: number; acl: readonly ACL[] }[];
@@ -100,7 +100,7 @@ export function captureSnapshot(db: ZkDatabase): SnapshotCapture {
   const table = db.tree.nodes;
   return {
     zxid: db.lastZxid,
-    columns: table.beginCopy(),
+    copy: table.beginCopy(),
     table,
     sessions: [...db.sessions.values()],
     acls: db.tree.acls.entries(),
@@ -108,13 +108,14 @@ export function captureSnapshot(db: ZkDatabase): SnapshotCapture {
 }
 
 /** Finishes the column copy a slice at a time, letting requests run in between. */
-async function completeCopy(capture: SnapshotCapture): Promise<ColumnCopy> {
+async function completeCopy(capture: SnapshotCapture): Promise<SnapshotColumns> {
+  const { copy } = capture;
   try {
-    while (!capture.columns.step(COPY_SLICE_NODES)) await new Promise<void>((resolve) => setImmediate(resolve));
+    while (!copy.step(COPY_SLICE_NODES)) await new Promise<void>((resolve) => setImmediate(resolve));
   } finally {
-    capture.table.endCopy(capture.columns);
+    capture.table.endCopy(copy);
   }
-  return capture.columns;
+  return { used: copy.used, nodeCount: copy.nodeCount, chunks: copy.chunks, ...copy.columns };
 }
 
 /** The children of each node as a compressed index, from the parent column: children[childStart[p]..childStart[p+1]). */
@@ -233,18 +234,9 @@ export async function writeSnapshot(capture: SnapshotCapture, file: string): Pro
   const columns = await completeCopy(capture);
   const content = { zxid: capture.zxid, columns, sessions: capture.sessions, acls: capture.acls };
   if (columns.nodeCount < WRITER_THREAD_MIN_ZNODES) return writeSnapshotFile(content, file, 'between requests');
-  // The ColumnCopy itself holds the node table: the message takes only the snapshot's part.
-  const { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record } = columns;
-  const write: SnapshotWrite = {
-    file,
-    zxid: capture.zxid,
-    sessions: capture.sessions,
-    acls: capture.acls,
-    columns: { used, nodeCount, chunks, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion, aversion, aclRef, parent, record },
-  };
   // The copy's columns are its own, all in one block (ColumnBlock): moved to the writer rather
   // than copied. The record chunks are shared memory, which the writer reads in place.
-  return writerThread.write(write, record.buffer);
+  return writerThread.write({ file, ...content }, columns.record.buffer);
 }
 
 /** The snapshot writer thread's answer to one SnapshotWrite. */
@@ -324,13 +316,7 @@ class SnapshotWriterThread {
 const writerThread = new SnapshotWriterThread();
 
 /** What writeSnapshot sends its writer thread. */
-export interface SnapshotWrite {
-  file: string;
-  zxid: number;
-  sessions: SnapshotContent['sessions'];
-  acls: SnapshotContent['acls'];
-  columns: SnapshotColumns;
-}
+export type SnapshotWrite = SnapshotContent & { file: string };
 
 /**
  * Writes the snapshot of `content` to `file` through `file.tmp`, fsynced, then renamed. On the

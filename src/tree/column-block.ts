@@ -78,6 +78,22 @@ export interface SnapshotColumnSet {
   record: Uint32Array<ArrayBuffer>;
 }
 
+/** SnapshotColumnSet's columns by name, in the order snapshotColumnsIn lays them out. */
+export const SNAPSHOT_COLUMN_NAMES = [
+  'czxid',
+  'mzxid',
+  'pzxid',
+  'ctime',
+  'mtime',
+  'owner',
+  'version',
+  'cversion',
+  'aversion',
+  'aclRef',
+  'parent',
+  'record',
+] as const satisfies readonly (keyof SnapshotColumnSet)[];
+
 /** Bytes per entry of a SnapshotColumnSet: six columns of 8 bytes, six of 4. */
 export const SNAPSHOT_COLUMN_BYTES = 6 * 8 + 6 * 4;
 

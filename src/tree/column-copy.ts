@@ -9,27 +9,19 @@
  * the copy began — and no step takes long enough to stall requests, even for
  * millions of znodes.
  */
-import { ColumnBlock, SNAPSHOT_COLUMN_BYTES, snapshotColumnsIn, type SnapshotColumnSet } from './column-block.js';
+import { ColumnBlock, SNAPSHOT_COLUMN_BYTES, SNAPSHOT_COLUMN_NAMES, snapshotColumnsIn, type SnapshotColumnSet } from './column-block.js';
 import type { NodeTable } from './node-table.js';
 
-export class ColumnCopy implements SnapshotColumnSet {
+export class ColumnCopy {
   /** Ids below this existed when the copy began; later ones are not part of it. */
   readonly used: number;
   /** Live znodes when the copy began. */
   readonly nodeCount: number;
-  czxid!: Float64Array<ArrayBuffer>;
-  mzxid!: Float64Array<ArrayBuffer>;
-  pzxid!: Float64Array<ArrayBuffer>;
-  ctime!: Float64Array<ArrayBuffer>;
-  mtime!: Float64Array<ArrayBuffer>;
-  owner!: BigInt64Array<ArrayBuffer>;
-  version!: Int32Array<ArrayBuffer>;
-  cversion!: Int32Array<ArrayBuffer>;
-  aversion!: Int32Array<ArrayBuffer>;
-  aclRef!: Int32Array<ArrayBuffer>;
-  parent!: Int32Array<ArrayBuffer>;
-  /** Record refs into `chunks`, the arena's chunks when the copy began (see ByteArena.pin). */
-  record!: Uint32Array<ArrayBuffer>;
+  /**
+   * The copied columns, all in one block of their own (see ColumnBlock). Their record refs
+   * point into `chunks`, the arena's chunks when the copy began (see ByteArena.pin).
+   */
+  readonly columns: SnapshotColumnSet;
   readonly chunks: (Uint8Array | undefined)[];
 
   /** Ids below this have been bulk-copied. */
@@ -40,8 +32,7 @@ export class ColumnCopy implements SnapshotColumnSet {
   constructor(private readonly table: NodeTable) {
     this.used = table.highWater;
     this.nodeCount = table.size;
-    // One block for all (see ColumnBlock).
-    Object.assign(this, snapshotColumnsIn(new ColumnBlock(this.used, SNAPSHOT_COLUMN_BYTES)));
+    this.columns = snapshotColumnsIn(new ColumnBlock(this.used, SNAPSHOT_COLUMN_BYTES));
     this.chunks = table.arena.chunkViews();
   }
 
@@ -75,18 +66,9 @@ export class ColumnCopy implements SnapshotColumnSet {
 
   private copyRange(start: number, end: number): void {
     if (start >= end) return;
-    const t = this.table;
-    this.czxid.set(t.czxid.subarray(start, end), start);
-    this.mzxid.set(t.mzxid.subarray(start, end), start);
-    this.pzxid.set(t.pzxid.subarray(start, end), start);
-    this.ctime.set(t.ctime.subarray(start, end), start);
-    this.mtime.set(t.mtime.subarray(start, end), start);
-    this.version.set(t.version.subarray(start, end), start);
-    this.cversion.set(t.cversion.subarray(start, end), start);
-    this.aversion.set(t.aversion.subarray(start, end), start);
-    this.aclRef.set(t.aclRef.subarray(start, end), start);
-    this.parent.set(t.parent.subarray(start, end), start);
-    this.owner.set(t.owner.subarray(start, end), start);
-    this.record.set(t.record.subarray(start, end), start);
+    for (const name of SNAPSHOT_COLUMN_NAMES) {
+      const from = this.table[name] as { subarray(start: number, end: number): unknown };
+      (this.columns[name] as { set(from: unknown, offset: number): void }).set(from.subarray(start, end), start);
+    }
   }
 }
