@@ -14,7 +14,7 @@ import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { OwnerKind, PERSISTENT_OWNER, clientVisibleOwner, ownerKind } from './ephemeral-owner.js';
 import { contentHashOf, nodeDigest } from './digest.js';
 import { EMPTY_HASH, hashBytes, hashText, hashUtf8AsText, textOfUtf8, utf16Length } from './fnv.js';
-import { NO_PARENT, NodeTable } from './node-table.js';
+import { NO_PARENT, NodeTable, childHash } from './node-table.js';
 import { WatchMode, WatchTable, type Watcher } from './watches.js';
 import { LIMIT_NODE, QUOTA_PATH, QuotaIndex, STATS_NODE, StatsTrack, quotaRootOf } from './quota.js';
 
@@ -263,7 +263,9 @@ export class DataTree {
     if (parent === -1) throw new KeeperError(ErrorCode.NoNode, parentPath);
     const nameStart = path.lastIndexOf('/') + 1;
     const n = this.nodes;
-    if (n.childOf(parent, path, nameStart, path.length) !== -1) throw new KeeperError(ErrorCode.NodeExists, path);
+    // Hashed once: for the check, and for the child table when the node is added.
+    const hash = childHash(parent, path, nameStart, path.length);
+    if (n.childOf(parent, path, nameStart, path.length, hash) !== -1) throw new KeeperError(ErrorCode.NodeExists, path);
     const newCVersion = parentCVersion === -1 ? n.cversion[parent]! + 1 : parentCVersion;
     // Replaying a txn log over a fuzzy snapshot can meet a parent that is
     // already ahead; never move its cversion and pzxid backwards.
@@ -274,7 +276,7 @@ export class DataTree {
       n.pzxid[parent] = zxid;
       this.addDigest(parent);
     }
-    const node = n.allocate(parent, nameBytes(path, nameStart), data);
+    const node = n.allocate(parent, nameBytes(path, nameStart), data, hash);
     n.czxid[node] = zxid;
     n.mzxid[node] = zxid;
     n.pzxid[node] = zxid;

@@ -31,7 +31,7 @@ const NONE = -1;
 const MAX_LOAD = 0.6;
 
 /** The child table's hash of (parent, name), the name being `text[start, end)`. */
-function childHash(parent: number, text: string, start: number, end: number): number {
+export function childHash(parent: number, text: string, start: number, end: number): number {
   return spread(hashText(hashParent(parent), text, start, end));
 }
 
@@ -160,9 +160,8 @@ export class NodeTable implements SnapshotColumnSet {
 
   // ---- the tree's shape ----
 
-  /** The child of `parent` named `path[start, end)`, or −1. */
-  childOf(parent: number, path: string, start: number, end: number): number {
-    const hash = childHash(parent, path, start, end);
+  /** The child of `parent` named `path[start, end)`, or −1 (`hash`: its childHash, if known). */
+  childOf(parent: number, path: string, start: number, end: number, hash = childHash(parent, path, start, end)): number {
     const mask = this.slots.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const id = this.slots[slot]!;
@@ -190,9 +189,10 @@ export class NodeTable implements SnapshotColumnSet {
 
   /**
    * A new node: `parent`'s child named `name` (UTF-8; ignored for the root, whose parent is
-   * NO_PARENT) holding a copy of `data`, with zeroed metadata. Returns its id.
+   * NO_PARENT) holding a copy of `data`, with zeroed metadata. Returns its id. `hash`: the
+   * name's childHash, if the caller has it already (it looked the name up first).
    */
-  allocate(parent: number, name: Uint8Array, data: Uint8Array | null): number {
+  allocate(parent: number, name: Uint8Array, data: Uint8Array | null, hash?: number): number {
     const id = this.freeIds.pop() ?? this.nextUnused++;
     if (id >= this.parent.length) this.grow();
     this.willChange(id);
@@ -211,7 +211,7 @@ export class NodeTable implements SnapshotColumnSet {
     this.firstChild[id] = NONE;
     this.childCount[id] = 0;
     this.parent[id] = parent;
-    if (parent !== NO_PARENT) this.link(id, parent, childHashOfUtf8(parent, name));
+    if (parent !== NO_PARENT) this.link(id, parent, hash ?? childHashOfUtf8(parent, name));
     this.live++;
     return id;
   }
