@@ -240,13 +240,17 @@ export class RequestPreparer {
   /**
    * With enforceQuota, a write that takes the deepest quota above `path`
    * past a hard limit fails (ZooKeeperServer.checkQuota); soft limits only
-   * count. Usage is what the tree holds now.
+   * count. Usage is what the tree holds now. A write of `newBytes` that replaces the node's
+   * data (`replacesData`, setData) counts only the difference, looked up here: only when a quota
+   * applies.
    */
-  private checkQuota(path: string, bytesDiff: number, countDiff: number): void {
+  private checkQuota(path: string, newBytes: number, countDiff: number, replacesData: boolean): void {
     if (!this.options.enforceQuota) return;
     const tree = this.db.tree;
     const root = tree.quotas.maxPrefix(path);
     if (root === null) return;
+    const replaced = replacesData ? tree.lookup(path) : -1;
+    const bytesDiff = newBytes - (replaced === -1 ? 0 : tree.nodes.dataLength(replaced));
     const limitsNode = tree.lookup(`${QUOTA_PATH}${root}/${LIMIT_NODE}`);
     const statsNode = tree.lookup(`${QUOTA_PATH}${root}/${STATS_NODE}`);
     if (limitsNode === -1 || statsNode === -1) return;
@@ -304,7 +308,7 @@ export class RequestPreparer {
     if (ownerKind(parent.owner, this.options.extendedTypesEnabled) === OwnerKind.Session) {
       throw new KeeperError(ErrorCode.NoChildrenForEphemerals, path);
     }
-    this.checkQuota(path, req.data?.length ?? 0, 1);
+    this.checkQuota(path, req.data?.length ?? 0, 1, false);
     const parentCVersion = parent.cversion + 1;
     const owner = mode.container
       ? CONTAINER_OWNER
@@ -364,8 +368,7 @@ export class RequestPreparer {
     RequestPreparer.validatePath(path);
     const node = this.existing(path);
     this.checkAcl(ctx, node.acl, Perms.WRITE, path);
-    const current = this.db.tree.lookup(path);
-    this.checkQuota(path, (data?.length ?? 0) - (current === -1 ? 0 : this.db.tree.nodes.dataLength(current)), 0);
+    this.checkQuota(path, data?.length ?? 0, 0, true);
     const newVersion = RequestPreparer.checkVersion(node.version, version, path);
     this.record(path, { ...node, version: newVersion }, zxid);
     return { type: OpCode.setData, setData: { path, data, version: newVersion } };

@@ -22,10 +22,11 @@ const OTHER_SESSION = 0x200n;
 
 class Harness {
   readonly db = new ZkDatabase({ extendedTypesEnabled: true });
-  readonly prep = new RequestPreparer(this.db, { extendedTypesEnabled: true, skipACL: false, reconfigEnabled: false });
+  readonly prep: RequestPreparer;
   private time = 1_000_000;
 
-  constructor() {
+  constructor(options: { enforceQuota?: boolean } = {}) {
+    this.prep = new RequestPreparer(this.db, { extendedTypesEnabled: true, skipACL: false, reconfigEnabled: false, ...options });
     for (const id of [SESSION, OTHER_SESSION]) {
       this.applyAll([this.prep.prepareCreateSession(id, 10_000, Buffer.alloc(16), this.time)]);
     }
@@ -325,6 +326,28 @@ describe('data tree', () => {
     h.run({ type: OpCode.setData, req: { path: '/null', data: Buffer.from([0, 255, 128]), version: -1 } });
     assert.equal(h.db.tree.approximateDataSize, size + 3);
     assert.deepEqual([...h.db.tree.dataOf(h.db.tree.lookup('/null'))!], [0, 255, 128]);
+  });
+
+  it('enforces hard quotas: a create by count, a setData by the change in bytes', () => {
+    const h = new Harness({ enforceQuota: true });
+    const put = (path: string, bytes: number): WriteRequest => ({ type: OpCode.create, req: { path, data: Buffer.alloc(bytes), acl: [...OPEN_ACL_UNSAFE], flags: 0 } });
+    const set = (path: string, bytes: number): WriteRequest => ({ type: OpCode.setData, req: { path, data: Buffer.alloc(bytes), version: -1 } });
+    const errorOf = (txn: Txn): number => (txn.body.type === OpCode.error ? txn.body.error.err : ErrorCode.Ok);
+    h.run(createReq('/q'));
+    h.run(createReq('/zookeeper/quota/q'));
+    h.run({ type: OpCode.create, req: { path: '/zookeeper/quota/q/zookeeper_limits', data: Buffer.from('count=-1,bytes=-1=;byteHardLimit=10;countHardLimit=3'), acl: [...OPEN_ACL_UNSAFE], flags: 0 } });
+    h.run(createReq('/zookeeper/quota/q/zookeeper_stats'));
+    h.run(put('/q/a', 6));
+    // 6 bytes become 10: the limit counts the change (+4), not the new data on top of the old.
+    const grow = h.prepare(set('/q/a', 10));
+    assert.equal(errorOf(grow), ErrorCode.Ok);
+    h.applyAll([grow]);
+    assert.equal(errorOf(h.prepare(set('/q/a', 11))), ErrorCode.QuotaExceeded);
+    assert.equal(errorOf(h.prepare(set('/q/a', 3))), ErrorCode.Ok);
+    h.run(createReq('/q/b'));
+    assert.equal(errorOf(h.prepare(createReq('/q/c'))), ErrorCode.QuotaExceeded);
+    // Outside the quota root nothing is limited.
+    assert.equal(errorOf(h.prepare(put('/other', 100))), ErrorCode.Ok);
   });
 
   it('counts descendants and recounts a quota under a node with 200,000 children', () => {
