@@ -74,7 +74,7 @@ export class QuorumDriver implements Replication {
   private readonly events: PeerEvent[] = [];
   private eventsHead = 0;
   private pumping = false;
-  /** The effects run since the pump last yielded answered clients (see pumpAsync). */
+  /** The effects of the step just taken answered clients (see pumpAsync). */
   private answeredClients = false;
   private stopped = false;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -154,16 +154,14 @@ export class QuorumDriver implements Replication {
           continue;
         }
         if (this.traceEnabled && event.type !== 'tick') this.options.logger.trace(`quorum ← ${describeEvent(event)}`);
+        this.answeredClients = false;
         this.peer.step(event);
         const pending = this.runEffects();
         // After a step that answered clients, a microtask turn lets the connections flush those
         // replies (they flush in a microtask) before the next event is handled: never yielding
         // held replies back until a whole run of events was done (setData 5–10% fewer ops/s).
         // Other steps (a proposal, an ack) go straight on to the next event.
-        if (pending !== undefined || this.answeredClients) {
-          this.answeredClients = false;
-          await pending;
-        }
+        if (pending !== undefined || this.answeredClients) await pending;
       }
     } finally {
       this.pumping = false;
